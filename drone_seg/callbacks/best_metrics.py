@@ -1,0 +1,54 @@
+"""Writes the best epoch's validation metrics to `metrics.json` in the run directory."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import lightning as L
+
+
+class BestMetricsWriter(L.Callback):
+    """Keep the val metrics of the epoch with the best `monitor` value and write them as JSON.
+
+    The comparison is strict, as in ModelCheckpoint, so `metrics.json` describes the epoch whose
+    weights are in `checkpoints/best.ckpt`.
+    """
+
+    def __init__(self, path: str, monitor: str = "val/dice", mode: str = "max") -> None:
+        if mode not in ("max", "min"):
+            raise ValueError(f"callbacks.best_metrics.mode={mode} must be 'max' or 'min'")
+        self.path = Path(path)
+        self.monitor = monitor
+        self.mode = mode
+        self.best: dict[str, float] = {}
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
+            return
+        metrics = {
+            key: float(value)
+            for key, value in trainer.callback_metrics.items()
+            if key.startswith("val/")
+        }
+        if not self._improves(metrics[self.monitor]):
+            return
+        self.best = {"epoch": trainer.current_epoch, "step": trainer.global_step, **metrics}
+        if trainer.is_global_zero:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.best, indent=2, allow_nan=True) + "\n")
+
+    def _improves(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if not self.best:
+            return True
+        best = self.best[self.monitor]
+        return value > best if self.mode == "max" else value < best
+
+    def state_dict(self) -> dict[str, dict[str, float]]:
+        return {"best": self.best}
+
+    def load_state_dict(self, state_dict: dict[str, dict[str, float]]) -> None:
+        self.best = state_dict["best"]

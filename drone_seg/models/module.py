@@ -1,0 +1,111 @@
+"""SegmentationModule: the network, its loss, optimizer, schedule and epoch-level metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from torch import nn
+
+from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
+from drone_seg.models.metrics import SegmentationScores
+from drone_seg.models.networks import build_network
+from drone_seg.models.optim import parameter_groups
+
+Batch = dict[str, Any]
+
+
+class SegmentationModule(L.LightningModule):
+    """Trains a torchvision segmentation network on uint8 image batches.
+
+    Images arrive as uint8 (4x fewer bytes to the device) and are scaled and normalized here, so
+    training, evaluation, prediction and export all share one input convention. The configs are
+    kept as hyperparameters: a checkpoint rebuilds its module with `load_from_checkpoint`.
+    """
+
+    def __init__(
+        self,
+        model: dict[str, Any],
+        loss: dict[str, Any],
+        optimizer: dict[str, Any],
+        scheduler: dict[str, Any] | None = None,
+        num_classes: int = NUM_CLASSES,
+        ignore_index: int = IGNORE_INDEX,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = build_network(
+            name=model["name"],
+            num_classes=num_classes,
+            weights=model.get("weights"),
+            weights_backbone=model.get("weights_backbone"),
+            aux_loss=model.get("aux_loss", True),
+            bn_momentum=model.get("bn_momentum"),
+        )
+        self.aux_weight = float(model.get("aux_weight", 0.5))
+        mean = torch.tensor(model.get("mean", (0.485, 0.456, 0.406))).view(1, -1, 1, 1)
+        std = torch.tensor(model.get("std", (0.229, 0.224, 0.225))).view(1, -1, 1, 1)
+        self.register_buffer("pixel_mean", mean * 255.0, persistent=False)
+        self.register_buffer("pixel_std", std * 255.0, persistent=False)
+        self.criterion: nn.Module = instantiate(loss)
+        self.train_scores = SegmentationScores(num_classes, ignore_index)
+        self.val_scores = SegmentationScores(num_classes, ignore_index)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Return class logits (N, C, H, W) for uint8 or 0..255 float images (N, 3, H, W)."""
+        return self._outputs(images)["out"]
+
+    def _outputs(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        normalized = (images.float() - self.pixel_mean) / self.pixel_std
+        return self.net(normalized)
+
+    def _loss(self, outputs: dict[str, torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
+        loss = self.criterion(outputs["out"], masks)
+        if "aux" in outputs:
+            loss = loss + self.aux_weight * self.criterion(outputs["aux"], masks)
+        return loss
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        outputs = self._outputs(batch["image"])
+        loss = self._loss(outputs, batch["mask"])
+        size = batch["mask"].shape[0]
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
+        self.train_scores.update(outputs["out"].detach().argmax(dim=1), batch["mask"])
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.log_dict(self.train_scores.scores("train"))
+        self.train_scores.reset()
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        outputs = self._outputs(batch["image"])
+        loss = self._loss(outputs, batch["mask"])
+        size = batch["mask"].shape[0]
+        self.log("val/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=size)
+        self.val_scores.update(outputs["out"].argmax(dim=1), batch["mask"])
+
+    def on_validation_epoch_end(self) -> None:
+        scores = self.val_scores.scores("val")
+        self.log("val/dice", scores.pop("val/dice"), prog_bar=True)
+        self.log_dict(scores)
+        self.val_scores.reset()
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        """SGD (or any torch optimizer from config) over three groups, OneCycle stepped per step."""
+        config = dict(self.hparams.optimizer)
+        groups = parameter_groups(self.net, float(config.get("weight_decay", 0.0)))
+        optimizer = instantiate(config, params=groups)
+        if not self.hparams.scheduler:
+            return {"optimizer": optimizer}
+        scheduler = instantiate(
+            self.hparams.scheduler,
+            optimizer=optimizer,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
+            total_steps=self.trainer.estimated_stepping_batches,
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
+        }

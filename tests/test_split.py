@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from drone_seg.data.split import stratified_split
+from drone_seg.errors import ConfigError
+
+
+def random_presence(num_images: int, seed: int = 0) -> np.ndarray:
+    """Presence table with common, medium and rare classes, like drone data."""
+    rng = np.random.default_rng(seed)
+    rates = np.array([0.95, 0.3, 0.1, 0.5, 0.05, 0.08, 0.1, 0.2, 0.4, 0.9, 0.6, 0.5])
+    return rng.random((num_images, rates.size)) < rates
+
+
+@pytest.mark.parametrize("num_images", [10, 101, 1000])
+def test_val_size_is_exactly_the_rounded_fraction(num_images: int) -> None:
+    is_val = stratified_split(random_presence(num_images), 0.2, seed=1)
+    assert is_val.sum() == round(0.2 * num_images)
+
+
+def test_every_class_with_five_images_lands_in_both_subsets() -> None:
+    presence = random_presence(1000)
+    is_val = stratified_split(presence, 0.2, seed=3)
+    for label in np.flatnonzero(presence.sum(axis=0) >= 5):
+        assert presence[is_val, label].any() and presence[~is_val, label].any()
+
+
+def test_class_shares_follow_the_fraction_better_than_chance() -> None:
+    presence = random_presence(1000)
+    is_val = stratified_split(presence, 0.2, seed=3)
+    share = presence[is_val].sum(axis=0) / presence.sum(axis=0)
+    assert np.abs(share - 0.2).max() < 0.02
+
+
+def test_same_seed_same_split_other_seed_other_split() -> None:
+    presence = random_presence(300)
+    first = stratified_split(presence, 0.2, seed=7)
+    assert np.array_equal(first, stratified_split(presence, 0.2, seed=7))
+    assert not np.array_equal(first, stratified_split(presence, 0.2, seed=8))
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1])
+def test_fraction_outside_open_interval_is_a_config_error(fraction: float) -> None:
+    with pytest.raises(ConfigError, match="data.val_fraction"):
+        stratified_split(random_presence(10), fraction, seed=0)
