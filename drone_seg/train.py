@@ -19,6 +19,8 @@ from drone_seg.models.module import SegmentationModule
 from drone_seg.report import class_table
 
 log = logging.getLogger(__name__)
+# The repository's conf/, found from this file so that any working directory will do.
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -53,7 +55,7 @@ def write_split(rows: list[tuple[str, str]], path: Path) -> None:
         writer.writerows(rows)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the best val/dice for sweepers. User errors end in one line."""
     try:

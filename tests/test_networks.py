@@ -41,9 +41,9 @@ def test_bn_momentum_override_reaches_every_batchnorm() -> None:
 
 
 def test_unknown_network_and_unknown_weights_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match="model.name=unet"):
+    with pytest.raises(ConfigError, match=r"model.name=unet"):
         build_network("unet", num_classes=12)
-    with pytest.raises(ConfigError, match="model.weights=IMAGENET_V9"):
+    with pytest.raises(ConfigError, match=r"model.weights=IMAGENET_V9"):
         build_network("fcn_resnet50", num_classes=12, weights="IMAGENET_V9")
 
 
@@ -53,5 +53,5 @@ def test_weights_that_cannot_be_downloaded_give_one_clear_error(monkeypatch, tmp
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", offline)
-    with pytest.raises(ConfigError, match="model.weights=DEFAULT.*model.weights=null"):
+    with pytest.raises(ConfigError, match=r"model.weights=DEFAULT.*model.weights=null"):
         build_network("deeplabv3_resnet101", num_classes=12, weights="DEFAULT")

@@ -41,5 +41,5 @@ def test_same_seed_same_split_other_seed_other_split() -> None:
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1])
 def test_fraction_outside_open_interval_is_a_config_error(fraction: float) -> None:
-    with pytest.raises(ConfigError, match="data.val_fraction"):
+    with pytest.raises(ConfigError, match=r"data.val_fraction"):
         stratified_split(random_presence(10), fraction, seed=0)

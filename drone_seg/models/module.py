@@ -96,12 +96,11 @@ class SegmentationModule(L.LightningModule):
         """SGD (or any torch optimizer from config) over three groups, OneCycle stepped per step."""
         config = dict(self.hparams.optimizer)
         groups = parameter_groups(self.net, float(config.get("weight_decay", 0.0)))
-        optimizer = instantiate(config, params=groups)
+        optimizer = instantiate(config, _partial_=True)(groups)
         if not self.hparams.scheduler:
             return {"optimizer": optimizer}
-        scheduler = instantiate(
-            self.hparams.scheduler,
-            optimizer=optimizer,
+        scheduler = instantiate(self.hparams.scheduler, _partial_=True)(
+            optimizer,
             max_lr=[group["lr"] for group in optimizer.param_groups],
             total_steps=self.trainer.estimated_stepping_batches,
         )

@@ -1,0 +1,87 @@
+"""End-to-end tests of `drone_seg.train`: composed configs through the real train() and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from drone_seg.classes import CLASS_NAMES
+from drone_seg.models.networks import NETWORKS
+from drone_seg.train import train
+
+REPO = Path(__file__).resolve().parents[1]
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_fast_dev_run_trains_every_network(train_config, network: str) -> None:
+    cfg = train_config(f"model={network}", "trainer.fast_dev_run=true")
+    train(cfg)
+    assert (Path(cfg.paths.output_dir) / "split.csv").read_text().startswith("image,subset\n")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, synthetic_root) -> Path:
+    """Two short epochs of the demo experiment through the real command line."""
+    run_dir = tmp_path_factory.mktemp("demo") / "run"
+    command = [
+        sys.executable, "-m", "drone_seg.train", f"data.root={synthetic_root}",
+        f"hydra.run.dir={run_dir}", "trainer.max_epochs=2", "trainer.log_every_n_steps=1",
+        "augment.crop_size=[64,64]", "augment.val_size=[96,160]", "data.batch_size=4",
+        "data.num_workers=0",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Run directory: {run_dir}" in result.stdout
+    assert "| person |" in result.stdout and "mean (12 classes)" in result.stdout
+    return run_dir
+
+
+def test_demo_writes_checkpoints_metrics_and_split(demo_run: Path) -> None:
+    assert (demo_run / "checkpoints" / "best.ckpt").is_file()
+    assert (demo_run / "checkpoints" / "last.ckpt").is_file()
+    metrics = json.loads((demo_run / "metrics.json").read_text())
+    assert 0.0 <= metrics["val/dice"] <= 1.0
+    assert {f"val/dice_{name}" for name in CLASS_NAMES} <= metrics.keys()
+    assert {"val/iou", "val/dice_fg", "val/loss", "epoch"} <= metrics.keys()
+    rows = (demo_run / "split.csv").read_text().splitlines()
+    assert rows[0] == "image,subset" and len(rows) == 41
+    assert sum(row.endswith(",val") for row in rows) == 8
+
+
+def test_best_metrics_match_the_best_checkpoint(demo_run: Path) -> None:
+    metrics = json.loads((demo_run / "metrics.json").read_text())
+    best = torch.load(demo_run / "checkpoints" / "best.ckpt", weights_only=False)
+    checkpoint_callback = next(v for k, v in best["callbacks"].items() if "ModelCheckpoint" in k)
+    assert metrics["val/dice"] == pytest.approx(float(checkpoint_callback["best_model_score"]))
+    assert best["epoch"] == metrics["epoch"]
+
+
+def test_tensorboard_holds_losses_dice_per_class_and_learning_rate(demo_run: Path) -> None:
+    events = EventAccumulator(str(demo_run / "tensorboard")).Reload()
+    tags = set(events.Tags()["scalars"])
+    expected = {"train/loss_step", "train/loss_epoch", "val/loss", "val/dice", "val/dice_person"}
+    assert expected <= tags
+    assert {"train/dice", "val/iou", "val/dice_fg"} <= tags
+    assert any(tag.startswith("lr-") for tag in tags)
+
+
+def test_last_checkpoint_has_three_parameter_groups(demo_run: Path) -> None:
+    checkpoint = torch.load(demo_run / "checkpoints" / "last.ckpt", weights_only=False)
+    groups = {g["name"]: g for g in checkpoint["optimizer_states"][0]["param_groups"]}
+    assert groups.keys() == {"decay", "norm", "bias"}
+    assert groups["decay"]["weight_decay"] > 0
+    assert groups["norm"]["weight_decay"] == groups["bias"]["weight_decay"] == 0
+    names = set(checkpoint["state_dict"])
+    params = {n for n in names if n.startswith("net.") and not n.endswith(BUFFERS)}
+    norm_weights = {n for n in params if n.removesuffix(".weight") + ".running_mean" in names}
+    biases = {n for n in params if n.endswith(".bias")}
+    assert len(groups["norm"]["params"]) == len(norm_weights) > 0
+    assert len(groups["bias"]["params"]) == len(biases) > 0
+    assert len(groups["decay"]["params"]) == len(params - norm_weights - biases) > 0
