@@ -68,7 +68,11 @@ class AeroScapesDataset(Dataset):
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        """Return sample `key`, or sample `key[0]` augmented with random seed `key[1]`."""
+        index, seed = key if isinstance(key, tuple) else (key, None)
+        if seed is not None and hasattr(self.transform, "set_random_seed"):
+            self.transform.set_random_seed(seed)
         image = read_image(self.image_paths[index])
         mask = read_mask(self.mask_paths[index])
         if image.shape[:2] != mask.shape:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 
 from drone_seg.data.aeroscapes import AeroScapesDataset, Transform, list_ids, mask_path
+from drone_seg.data.samplers import SeededTrainSampler, UnpaddedEvalSampler
 from drone_seg.data.split import stratified_split
 from drone_seg.data.statistics import class_pixel_counts
 from drone_seg.data.synthetic import generate_dataset
@@ -31,6 +31,7 @@ class DroneDataModule(L.LightningDataModule):
         root: str | None,
         synthetic: dict[str, Any] | None = None,
         val_fraction: float = 0.2,
+        seed: int = 42,
         split_seed: int = 42,
         batch_size: int = 8,
         val_batch_size: int | None = None,
@@ -45,6 +46,7 @@ class DroneDataModule(L.LightningDataModule):
         self.root = Path(root) if root is not None else Path(synthetic["dir"])
         self.synthetic = dict(synthetic) if root is None else None
         self.val_fraction = val_fraction
+        self.seed = seed
         self.split_seed = split_seed
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size or batch_size
@@ -88,27 +90,23 @@ class DroneDataModule(L.LightningDataModule):
         return [(i, "train") for i in self.train_ids] + [(i, "val") for i in self.val_ids]
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
+        sampler = SeededTrainSampler(self.train_set, seed=self.seed)
+        drop_last = len(sampler) > self.batch_size
+        return self._loader(self.train_set, self.batch_size, sampler, drop_last)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.val_batch_size, shuffle=False)
+        sampler = UnpaddedEvalSampler(self.val_set)
+        return self._loader(self.val_set, self.val_batch_size, sampler, drop_last=False)
 
-    def _loader(self, dataset: AeroScapesDataset, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(
+        self, dataset: AeroScapesDataset, batch_size: int, sampler: Sampler, drop_last: bool
+    ) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
-            drop_last=shuffle and len(dataset) > batch_size,
+            sampler=sampler,
+            drop_last=drop_last,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
-            worker_init_fn=_seed_worker,
         )
-
-
-def _seed_worker(worker_id: int) -> None:
-    """Reseed the worker's augmentations from torch's per-worker seed: distinct, reproducible."""
-    info = torch.utils.data.get_worker_info()
-    transform = getattr(info.dataset, "transform", None)
-    if hasattr(transform, "set_random_seed"):
-        transform.set_random_seed(torch.initial_seed() % 2**32)

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 from torch import nn
+from torchmetrics import MeanMetric
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
 from drone_seg.models.metrics import SegmentationScores
@@ -52,6 +53,7 @@ class SegmentationModule(L.LightningModule):
         self.criterion: nn.Module = instantiate(loss)
         self.train_scores = SegmentationScores(num_classes, ignore_index)
         self.val_scores = SegmentationScores(num_classes, ignore_index)
+        self.val_loss = MeanMetric()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return class logits (N, C, H, W) for uint8 or 0..255 float images (N, 3, H, W)."""
@@ -82,15 +84,16 @@ class SegmentationModule(L.LightningModule):
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         outputs = self._outputs(batch["image"])
         loss = self._loss(outputs, batch["mask"])
-        size = batch["mask"].shape[0]
-        self.log("val/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=size)
+        self.val_loss.update(loss, weight=batch["mask"].shape[0])
         self.val_scores.update(outputs["out"].argmax(dim=1), batch["mask"])
 
     def on_validation_epoch_end(self) -> None:
         scores = self.val_scores.scores("val")
+        self.log("val/loss", self.val_loss.compute(), prog_bar=True)
         self.log("val/dice", scores.pop("val/dice"), prog_bar=True)
         self.log_dict(scores)
         self.val_scores.reset()
+        self.val_loss.reset()
 
     def configure_optimizers(self) -> dict[str, Any]:
         """SGD (or any torch optimizer from config) over three groups, OneCycle stepped per step."""
