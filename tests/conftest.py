@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,16 +36,18 @@ def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def train_config(tmp_path: Path, synthetic_root: Path) -> Callable[..., DictConfig]:
-    """Compose `train.yaml` as the CLI would, with tiny sizes, the test's data and run directory."""
+    """Compose `train.yaml` as the CLI would, with tiny sizes, the test's data, a new run dir."""
+    runs = itertools.count()
 
     def make(*overrides: str) -> DictConfig:
+        run_dir = tmp_path / f"run{next(runs)}"
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
             cfg = compose(
                 config_name="train",
                 overrides=[
                     f"data.root={synthetic_root}",
-                    f"hydra.run.dir={tmp_path / 'run'}",
+                    f"hydra.run.dir={run_dir}",
                     f"paths.root_dir={tmp_path}",
                     *TINY,
                     *overrides,
@@ -52,7 +55,7 @@ def train_config(tmp_path: Path, synthetic_root: Path) -> Callable[..., DictConf
                 return_hydra_config=True,
             )
         with open_dict(cfg):
-            cfg.hydra.runtime.output_dir = str(tmp_path / "run")
+            cfg.hydra.runtime.output_dir = str(run_dir)
         HydraConfig.instance().set_config(cfg)
         return cfg
 

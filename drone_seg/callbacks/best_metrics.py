@@ -13,7 +13,7 @@ class BestMetricsWriter(L.Callback):
     """Keep the val metrics of the epoch with the best `monitor` value and write them as JSON.
 
     The comparison is strict, as in ModelCheckpoint, so `metrics.json` describes the epoch whose
-    weights are in `checkpoints/best.ckpt`.
+    weights are in `checkpoints/best.ckpt`. The best so far is checkpointed, so resuming keeps it.
     """
 
     def __init__(self, path: str, monitor: str = "val/dice", mode: str = "max") -> None:
@@ -35,7 +35,14 @@ class BestMetricsWriter(L.Callback):
         if not self._improves(metrics[self.monitor]):
             return
         self.best = {"epoch": trainer.current_epoch, "step": trainer.global_step, **metrics}
-        if trainer.is_global_zero:
+        self._write(trainer)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Write again at the end, so a resumed run's directory has the file without a new best."""
+        self._write(trainer)
+
+    def _write(self, trainer: L.Trainer) -> None:
+        if self.best and trainer.is_global_zero:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.best, indent=2, allow_nan=True) + "\n")
 

@@ -46,6 +46,11 @@ class SegmentationModule(L.LightningModule):
             bn_momentum=model.get("bn_momentum"),
         )
         self.aux_weight = float(model.get("aux_weight", 0.5))
+        self.channels_last = bool(model.get("channels_last", False))
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        if model.get("compile", False):
+            self.net.compile()
         mean = torch.tensor(model.get("mean", (0.485, 0.456, 0.406))).view(1, -1, 1, 1)
         std = torch.tensor(model.get("std", (0.229, 0.224, 0.225))).view(1, -1, 1, 1)
         self.register_buffer("pixel_mean", mean * 255.0, persistent=False)
@@ -61,6 +66,8 @@ class SegmentationModule(L.LightningModule):
 
     def _outputs(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         normalized = (images.float() - self.pixel_mean) / self.pixel_std
+        if self.channels_last:
+            normalized = normalized.contiguous(memory_format=torch.channels_last)
         return self.net(normalized)
 
     def _loss(self, outputs: dict[str, torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
