@@ -89,9 +89,15 @@ class SegmentationModule(L.LightningModule):
         self.train_scores.reset()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        """Accumulate the per-image loss and the confusion matrix.
+
+        The loss is taken image by image (its Dice term depends on what shares a batch), so
+        `val/loss` is the mean over val images whatever the batch size or number of GPUs.
+        """
         outputs = self._outputs(batch["image"])
-        loss = self._loss(outputs, batch["mask"])
-        self.val_loss.update(loss, weight=batch["mask"].shape[0])
+        for index in range(batch["mask"].shape[0]):
+            one = {name: logits[index : index + 1] for name, logits in outputs.items()}
+            self.val_loss.update(self._loss(one, batch["mask"][index : index + 1]))
         self.val_scores.update(outputs["out"].argmax(dim=1), batch["mask"])
 
     def on_validation_epoch_end(self) -> None:
