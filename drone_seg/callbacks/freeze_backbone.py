@@ -22,7 +22,9 @@ class FreezeBackbone(L.Callback):
         backbone: nn.Module = pl_module.net.backbone
         frozen = trainer.current_epoch < self.epochs
         backbone.requires_grad_(not frozen)
-        if frozen:
-            for module in backbone.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.eval()
+        if not frozen:
+            backbone.train()  # Lightning restores per-module modes after validation: undo eval
+            return
+        for module in backbone.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()

@@ -1,35 +1,41 @@
-"""DroneDataModule: owns where the data is, the train/val split, the augmentations, the loaders."""
+"""DroneDataModule: the checked, split data of a `DataSource`, augmented and served as loaders."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from torch.utils.data import DataLoader, Sampler
 
-from drone_seg.data.aeroscapes import AeroScapesDataset, Transform, list_ids, mask_path
+from drone_seg.data.assignment import TRAIN, VAL
+from drone_seg.data.dataset import SegmentationDataset, Transform
+from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
 from drone_seg.data.samplers import SeededTrainSampler, UnpaddedEvalSampler
-from drone_seg.data.split import stratified_split
-from drone_seg.data.statistics import class_pixel_counts
-from drone_seg.data.synthetic import generate_dataset
-from drone_seg.errors import DataError
+from drone_seg.data.source import AEROSCAPES_SPLIT, DataSource
 
 log = logging.getLogger(__name__)
 
 
 class DroneDataModule(L.LightningDataModule):
-    """AeroScapes-layout data split 80/20, stratified on class presence, seeded.
+    """Image/mask pairs found under `root`, checked, split (seeded) and served as loaders.
 
-    With `root=None` the module uses the built-in synthetic set in `synthetic["dir"]`, generating it
-    there if missing; a `root` the user names is only ever read.
+    The data keys (root ... cache_dir) are `DataSource`'s: with `root=None` the synthetic set is
+    generated in its own folder; a `root` the user names is only ever read.
     """
 
     def __init__(
         self,
         root: str | None,
-        synthetic: dict[str, Any] | None = None,
+        synthetic: Mapping[str, Any] | None = None,
+        images_dir: str = IMAGES_DIR,
+        masks_dir: str = MASKS_DIR,
+        ids_file: str | None = None,
+        split: str = "presence",
+        split_file: str | None = None,
+        official_split: Mapping[str, str] | None = AEROSCAPES_SPLIT,
         val_fraction: float = 0.2,
         seed: int = 42,
         split_seed: int = 42,
@@ -39,15 +45,15 @@ class DroneDataModule(L.LightningDataModule):
         pin_memory: bool = False,
         train_transform: Transform | None = None,
         val_transform: Transform | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         super().__init__()
-        if root is None and not synthetic:
-            raise DataError("data.root is null and data.synthetic is empty: set data.root=DIR")
-        self.root = Path(root) if root is not None else Path(synthetic["dir"])
-        self.synthetic = dict(synthetic) if root is None else None
-        self.val_fraction = val_fraction
+        self.source = DataSource(
+            root, synthetic, images_dir, masks_dir, ids_file, split, split_file, official_split,
+            val_fraction, split_seed, cache_dir,
+        )  # fmt: skip
+        self.root = self.source.root
         self.seed = seed
-        self.split_seed = split_seed
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size or batch_size
         self.num_workers = num_workers
@@ -59,31 +65,28 @@ class DroneDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Generate the synthetic set in its own default location when it is missing."""
-        if self.synthetic is not None and not self.root.exists():
-            spec = {k: v for k, v in self.synthetic.items() if k != "dir"}
-            log.info("Generating the synthetic drone dataset in %s", self.root)
-            generate_dataset(self.root, **spec)
-        if not self.root.is_dir():
-            raise DataError(
-                f"data.root={self.root} does not exist: download AeroScapes there "
-                "(see README) or point data.root at your dataset"
-            )
+        self.source.prepare()
 
     def setup(self, stage: str | None = None) -> None:
-        """Split the images (deterministically, so every DDP rank agrees) and build the datasets."""
-        if self.train_ids:
+        """Find, check and split the data, then build the datasets: any problem stops the run
+        here, before the first step. Validation alone does not require val to hold every class."""
+        if self.source.subset.size:
             return
-        ids = list_ids(self.root)
-        counts = class_pixel_counts([mask_path(self.root, i) for i in ids])
-        is_val = stratified_split(counts > 0, self.val_fraction, self.split_seed)
-        self.train_ids = [i for i, v in zip(ids, is_val, strict=True) if not v]
-        self.val_ids = [i for i, v in zip(ids, is_val, strict=True) if v]
-        self.class_counts = counts
-        log.info(
-            "Split %d images: %d train, %d val", len(ids), len(self.train_ids), len(self.val_ids)
-        )
-        self.train_set = AeroScapesDataset(self.root, self.train_ids, self.train_transform)
-        self.val_set = AeroScapesDataset(self.root, self.val_ids, self.val_transform)
+        self.source.make_split(check_classes=stage in (None, "fit"))
+        log.info("%s", self.source.split_report)
+        train, val = self.source.part(TRAIN), self.source.part(VAL)
+        self.train_ids, self.val_ids = train.ids, val.ids
+        self.train_set = SegmentationDataset(self.root, train, self.train_transform)
+        self.val_set = SegmentationDataset(self.root, val, self.val_transform)
+
+    @property
+    def split_report(self) -> str:
+        """The split report (markdown), once set up."""
+        return self.source.split_report
+
+    def write_split(self, path: Path) -> Path:
+        """Write `split.csv`-style `image,subset` at `path` and `<stem>_report.md` beside it."""
+        return self.source.write_split(path)
 
     def split_table(self) -> list[tuple[str, str]]:
         """Return (image id, subset) rows, train first, as written to `split.csv`."""
@@ -99,7 +102,7 @@ class DroneDataModule(L.LightningDataModule):
         return self._loader(self.val_set, self.val_batch_size, sampler, drop_last=False)
 
     def _loader(
-        self, dataset: AeroScapesDataset, batch_size: int, sampler: Sampler, drop_last: bool
+        self, dataset: SegmentationDataset, batch_size: int, sampler: Sampler, drop_last: bool
     ) -> DataLoader:
         return DataLoader(
             dataset,

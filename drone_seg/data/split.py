@@ -1,49 +1,38 @@
-"""Train/val splits stratified on which classes each image contains."""
+"""Split a dataset as training would and write the split file and its report.
+
+    python -m drone_seg.data.split data.root=DIR data.split=STRATEGY split_file=PATH
+
+Composes the same `data` config group as training (conf/split.yaml), so `data=folders`,
+`data.split_seed=`, `data.val_fraction=` ... mean the same here; the CSV `image,subset` is the one a
+training run writes as `split.csv`, and the report goes beside it as `<stem>_report.md`.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from drone_seg.errors import ConfigError
+import hydra
+from omegaconf import DictConfig
+
+from drone_seg.data.source import DataSource
+from drone_seg.errors import DroneSegError
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
-def stratified_split(presence: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
-    """Return a boolean "is val" vector for a multilabel-stratified split of the images.
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="split")
+def main(cfg: DictConfig) -> None:
+    """Split the dataset of `cfg.data`, write `cfg.split_file` and its report, print the report."""
+    try:
+        source = DataSource.from_config(cfg.data)
+        source.prepare()
+        source.make_split()
+        report_path = source.write_split(Path(cfg.split_file))
+    except DroneSegError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(source.split_report)
+    print(f"Wrote {cfg.split_file} and {report_path}")
 
-    `presence` is an (images, classes) boolean table. Iterative stratification (Sechidis et al.,
-    2011): the rarest remaining class is distributed first, each of its images going to the subset
-    that still needs most of that class. Subsets never exceed their quota, so val holds exactly
-    round(val_fraction x images). Seeded and deterministic.
-    """
-    if not 0.0 < val_fraction < 1.0:
-        raise ConfigError(f"data.val_fraction={val_fraction} must lie strictly between 0 and 1")
-    presence = np.asarray(presence, dtype=bool)
-    num_images = presence.shape[0]
-    rng = np.random.default_rng(seed)
-    quota = np.array(
-        [num_images - round(val_fraction * num_images), round(val_fraction * num_images)]
-    )
-    fractions = quota / max(num_images, 1)
-    wanted = np.outer(fractions, presence.sum(axis=0)).astype(float)
-    subset = np.full(num_images, -1)
-    order = rng.permutation(num_images)
-    while (subset < 0).any():
-        unassigned = order[subset[order] < 0]
-        remaining = presence[unassigned].sum(axis=0)
-        if remaining.any():
-            label = np.flatnonzero(remaining == remaining[remaining > 0].min())
-            label = rng.choice(label)
-            batch = unassigned[presence[unassigned, label]]
-        else:
-            batch = unassigned
-        for image in batch:
-            open_subsets = np.flatnonzero(quota > 0)
-            if remaining.any():
-                need = wanted[open_subsets, label]
-                open_subsets = open_subsets[need == need.max()]
-            best = open_subsets[quota[open_subsets] == quota[open_subsets].max()]
-            chosen = rng.choice(best)
-            subset[image] = chosen
-            quota[chosen] -= 1
-            wanted[chosen] -= presence[image]
-    return subset == 1
+
+if __name__ == "__main__":
+    main()

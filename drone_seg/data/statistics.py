@@ -1,33 +1,113 @@
-"""Per-image class pixel counts: the basis of the split, the split report and class weights."""
+"""Per-image statistics: class pixel counts, mask and image sizes, mask encoding.
+
+They are the basis of the split, the split report, the checks before training and class weights.
+Masks are decoded in threads (PIL releases the GIL while decoding) and images only have their
+headers read; the table is cached per file by `cache.py`, so a second run reads no pixels.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import os
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
-from drone_seg.data.io import read_mask
+from drone_seg.data.cache import StatsCache
+from drone_seg.data.io import image_size, read_mask_encoded
+from drone_seg.data.layout import Samples
+from drone_seg.data.masks import ENCODINGS
 from drone_seg.errors import DataError
 
+log = logging.getLogger(__name__)
 
-def mask_class_counts(path: Path) -> np.ndarray:
-    """Return the pixel count of each class in the mask at `path`; reject labels outside 0..11."""
-    counts = np.bincount(read_mask(path).ravel(), minlength=256)
-    counts[IGNORE_INDEX] = 0
-    invalid = np.flatnonzero(counts[NUM_CLASSES:])
+# Columns of one row: class pixel counts, ignored pixels, mask h, w, image h, w, encoding index.
+ROW_WIDTH = NUM_CLASSES + 6
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """Per-image statistics of a dataset as one int64 table, with named views of its columns."""
+
+    table: np.ndarray
+
+    @property
+    def counts(self) -> np.ndarray:
+        """(images, classes) pixel count of each class."""
+        return self.table[:, :NUM_CLASSES]
+
+    @property
+    def ignored(self) -> np.ndarray:
+        """(images,) pixels labelled with the ignore index."""
+        return self.table[:, NUM_CLASSES]
+
+    @property
+    def mask_sizes(self) -> np.ndarray:
+        """(images, 2) height and width of each mask."""
+        return self.table[:, NUM_CLASSES + 1 : NUM_CLASSES + 3]
+
+    @property
+    def image_sizes(self) -> np.ndarray:
+        """(images, 2) height and width of each image."""
+        return self.table[:, NUM_CLASSES + 3 : NUM_CLASSES + 5]
+
+    @property
+    def encodings(self) -> list[str]:
+        """The mask encoding of each image (see `masks.ENCODINGS`)."""
+        return [ENCODINGS[i] for i in self.table[:, NUM_CLASSES + 5]]
+
+
+def mask_class_counts(path: Path) -> tuple[np.ndarray, int, tuple[int, int], str]:
+    """Pixel count per class, ignored pixels, (height, width), encoding of the mask at `path`.
+
+    Labels outside 0..11 other than the ignore label stop the run here, naming the file.
+    """
+    mask, encoding = read_mask_encoded(path)
+    counts = np.bincount(mask.ravel(), minlength=256)
+    invalid = np.flatnonzero(counts[NUM_CLASSES:IGNORE_INDEX])
     if invalid.size:
         raise DataError(
-            f"mask {path} holds label {invalid[0] + NUM_CLASSES}: labels must be "
-            f"0..{NUM_CLASSES - 1} or {IGNORE_INDEX} (ignored); fix the mask or its encoding"
+            f"mask {path} holds label {invalid[0] + NUM_CLASSES} in "
+            f"{counts[invalid[0] + NUM_CLASSES]} pixels: labels must be 0..{NUM_CLASSES - 1} or "
+            f"{IGNORE_INDEX} (ignored); fix the mask or its encoding"
         )
-    return counts[:NUM_CLASSES].astype(np.int64)
+    return counts[:NUM_CLASSES], int(counts[IGNORE_INDEX]), mask.shape, encoding
 
 
-def class_pixel_counts(mask_paths: Sequence[Path], workers: int = 4) -> np.ndarray:
-    """Return an (images, classes) int64 table of pixel counts, decoding masks in threads."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        rows = list(pool.map(mask_class_counts, mask_paths))
-    return np.stack(rows) if rows else np.zeros((0, NUM_CLASSES), dtype=np.int64)
+def scan_pair(image_path: Path, mask_path: Path) -> np.ndarray:
+    """The statistics row of one image/mask pair (see ROW_WIDTH)."""
+    counts, ignored, mask_shape, encoding = mask_class_counts(mask_path)
+    row = np.empty(ROW_WIDTH, dtype=np.int64)
+    row[:NUM_CLASSES] = counts
+    row[NUM_CLASSES] = ignored
+    row[NUM_CLASSES + 1 : NUM_CLASSES + 3] = mask_shape
+    row[NUM_CLASSES + 3 : NUM_CLASSES + 5] = image_size(image_path)
+    row[NUM_CLASSES + 5] = ENCODINGS.index(encoding)
+    return row
+
+
+def parallel_map(function: Callable[..., np.ndarray], *arguments: Iterable) -> list[np.ndarray]:
+    """`map` over threads, in order; on the first error the queued work is dropped, not awaited."""
+    pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1))
+    try:
+        return list(pool.map(function, *arguments))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def dataset_statistics(samples: Samples, cache_dir: Path | None) -> DatasetStats:
+    """Return the statistics of every sample, reusing cached rows of files that did not change."""
+    cache = StatsCache.for_samples(samples, cache_dir)
+    rows, missing = cache.load(ROW_WIDTH)
+    if missing:
+        todo = sorted(missing)
+        log.info("Reading %d of %d masks for class statistics", len(todo), len(samples))
+        images = [samples.image_paths[i] for i in todo]
+        masks = [samples.mask_paths[i] for i in todo]
+        rows[todo] = np.stack(parallel_map(scan_pair, images, masks))
+        cache.save(rows)
+    return DatasetStats(rows)

@@ -1,0 +1,74 @@
+"""Checks run before the first training step: each problem stops the run with one line naming the
+file or config key and the fix, instead of a crash mid-epoch or a quietly wrong score.
+
+Unreadable files, bad labels and unknown colours are caught while the statistics are gathered
+(`statistics.py`); this module checks what needs the whole table or the split.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import numpy as np
+
+from drone_seg.classes import CLASS_NAMES
+from drone_seg.data.assignment import TRAIN, VAL
+from drone_seg.data.layout import Samples
+from drone_seg.data.masks import DESCRIPTIONS
+from drone_seg.data.statistics import DatasetStats
+from drone_seg.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+
+def check_sizes(samples: Samples, stats: DatasetStats) -> None:
+    """Every mask must have its image's height and width."""
+    mismatch = np.flatnonzero((stats.image_sizes != stats.mask_sizes).any(axis=1))
+    if mismatch.size:
+        n = int(mismatch[0])
+        (ih, iw), (mh, mw) = stats.image_sizes[n], stats.mask_sizes[n]
+        raise DataError(
+            f"image {samples.image_paths[n]} is {iw}x{ih} but its mask {samples.mask_paths[n]} is "
+            f"{mw}x{mh} ({mismatch.size} pairs differ): masks must have their image's size"
+        )
+
+
+def log_encodings(stats: DatasetStats) -> None:
+    """Say which mask encodings were found, and how many masks use each."""
+    for encoding, count in sorted(Counter(stats.encodings).items()):
+        log.info("Masks: %d %s", count, DESCRIPTIONS[encoding])
+
+
+def check_not_empty(subset: np.ndarray, codes: tuple[int, ...], source: str) -> None:
+    """The subsets in `codes` (0 train, 1 val) must each get at least one image."""
+    for code in codes:
+        if not (subset == code).any():
+            name = ("train", "val")[code]
+            raise ConfigError(
+                f"{source} puts no image in {name}: change it so that {name} gets some"
+            )
+
+
+def check_val_classes(
+    counts: np.ndarray, subset: np.ndarray, units: np.ndarray, source: str, fix: str
+) -> None:
+    """Val must hold every class that the split could have given it.
+
+    `units` names the indivisible unit of each image (itself, or its sequence): a class found in
+    two or more units but in no val image is an error; in a single unit, only a warning, since no
+    split can put it on both sides. A class missing from train is a warning.
+    """
+    for label, name in enumerate(CLASS_NAMES):
+        holders = (counts[:, label] > 0) & (subset >= 0)
+        in_val, in_train = (holders & (subset == VAL)).any(), (holders & (subset == TRAIN)).any()
+        spread = len(set(units[holders]))
+        if not in_val and spread >= 2:
+            raise ConfigError(
+                f"class {name} is in {int(holders.sum())} images but {source} puts none in val, "
+                f"so it could not be scored: {fix}"
+            )
+        if not in_val and spread == 1:
+            log.warning("Class %s is in a single image or sequence, in train: not scored", name)
+        if in_val and not in_train:
+            log.warning("Class %s is in val but not in train: it is never learned", name)

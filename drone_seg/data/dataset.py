@@ -1,0 +1,54 @@
+"""Image/mask pairs as tensors: uint8 CHW images and int64 class-id masks, optionally augmented."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from drone_seg.data.io import read_image, read_mask
+from drone_seg.data.layout import Samples
+from drone_seg.errors import DataError
+
+Transform = Callable[..., dict[str, Any]]
+
+
+class SegmentationDataset(Dataset):
+    """The samples of a dataset rooted at `root`, read from disk on each access.
+
+    Images stay uint8 so that batches cross to the device 4x smaller; the model normalizes them.
+    """
+
+    def __init__(self, root: Path, samples: Samples, transform: Transform | None = None) -> None:
+        self.root = Path(root)
+        self.samples = samples
+        self.ids = samples.ids
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        """Return sample `key`, or sample `key[0]` augmented with random seed `key[1]`."""
+        index, seed = key if isinstance(key, tuple) else (key, None)
+        if seed is not None and hasattr(self.transform, "set_random_seed"):
+            self.transform.set_random_seed(seed)
+        image_path, mask_path = self.samples.image_paths[index], self.samples.mask_paths[index]
+        image, mask = read_image(image_path), read_mask(mask_path)
+        if image.shape[:2] != mask.shape:
+            raise DataError(
+                f"image {image_path} is {image.shape[1]}x{image.shape[0]} but its mask "
+                f"{mask_path} is {mask.shape[1]}x{mask.shape[0]}: masks must match their images"
+            )
+        if self.transform is not None:
+            sample = self.transform(image=image, mask=mask)
+            image, mask = sample["image"], sample["mask"]
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
+            "mask": torch.from_numpy(mask.astype(np.int64)),
+            "index": index,
+        }

@@ -1,0 +1,232 @@
+"""Download AeroScapes and unpack it where training looks for it.
+
+    python -m drone_seg.data.prepare [dest=DIR] [url=URL] [sha256=HEX] [keep_archive=true]
+
+The archive is the one the dataset's README (github.com/ishann/aeroscapes, download.sh) points to.
+It is downloaded to `<archive>.part`, resumed with an HTTP Range request when a previous attempt
+was cut, verified (size, and sha256 when given), and unpacked into a temporary folder beside `dest`
+that is renamed to `dest` only once its layout checks out: a half-finished download or extraction
+never looks like a dataset. An existing dataset at `dest` is never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import shutil
+import sys
+import tarfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import hydra
+from omegaconf import DictConfig
+
+from drone_seg.data.io import is_image_file
+from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
+from drone_seg.errors import DataError, DroneSegError
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+CHUNK = 1 << 20
+
+
+def is_dataset(folder: Path) -> bool:
+    """True if `folder` holds AeroScapes' image and mask folders, both with files in them."""
+    return all(
+        (folder / name).is_dir() and any((folder / name).iterdir())
+        for name in (IMAGES_DIR, MASKS_DIR)
+    )
+
+
+class Progress:
+    """A one-line download progress report on stderr, redrawn at most twice a second."""
+
+    def __init__(self, name: str, done: int, total: int | None) -> None:
+        self.name, self.done, self.total = name, done, total
+        self.shown = 0.0
+
+    def advance(self, amount: int) -> None:
+        self.done += amount
+        if time.monotonic() - self.shown >= 0.5:
+            self.show()
+
+    def show(self, end: str = "") -> None:
+        self.shown = time.monotonic()
+        megabytes = f"{self.done / 1e6:.1f}"
+        if self.total:
+            line = (
+                f"{100 * self.done / self.total:5.1f}% ({megabytes} of {self.total / 1e6:.1f} MB)"
+            )
+        else:
+            line = f"{megabytes} MB"
+        print(f"\rDownloading {self.name}: {line}", end=end, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def open_source(url: str, start: int) -> Iterator[tuple[BinaryIO, int, int | None]]:
+    """Open `url` from byte `start` where possible: (stream, first byte it gives, total size).
+
+    http(s) asks for a Range; a server that ignores it gives the whole file again (first byte 0).
+    """
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        path = Path(url2pathname(parsed.path))
+        with path.open("rb") as file:
+            file.seek(start)
+            yield file, start, path.stat().st_size
+        return
+    headers = {"Range": f"bytes={start}-"} if start else {}
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=60)
+    except urllib.error.HTTPError as error:
+        if error.code == 416:  # the part file already holds everything
+            yield _Empty(), start, start
+            return
+        raise
+    with response:
+        if response.status == 206:
+            total = response.headers.get("Content-Range", "").rpartition("/")[2]
+            yield response, start, int(total) if total.isdigit() else None
+        else:
+            length = response.headers.get("Content-Length")
+            yield response, 0, int(length) if length else None
+
+
+class _Empty:
+    """A stream with nothing left to read."""
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+
+def download(url: str, archive: Path) -> None:
+    """Fetch `url` into `archive` through `<archive>.part`, resuming a partial download."""
+    part = archive.with_name(archive.name + ".part")
+    part.parent.mkdir(parents=True, exist_ok=True)
+    start = part.stat().st_size if part.exists() else 0
+    try:
+        with open_source(url, start) as (stream, first, total):
+            progress = Progress(archive.name, first, total)
+            with part.open("ab" if first else "wb") as file:
+                while chunk := stream.read(CHUNK):
+                    file.write(chunk)
+                    progress.advance(len(chunk))
+            progress.show(end="\n")
+    except (OSError, urllib.error.URLError, http.client.HTTPException) as error:
+        raise DataError(
+            f"downloading {url} failed after {part.stat().st_size if part.exists() else 0} bytes "
+            f"({getattr(error, 'reason', error)}): run the command again to resume"
+        ) from error
+    if total is not None and part.stat().st_size != total:
+        raise DataError(
+            f"downloading {url} stopped at {part.stat().st_size} of {total} bytes: run the "
+            "command again to resume"
+        )
+    part.rename(archive)
+
+
+def verify(archive: Path, size: int | None, sha256: str | None) -> None:
+    """Check the archive's size and sha256 when they are known; a bad archive is deleted."""
+    problem = None
+    if size is not None and archive.stat().st_size != size:
+        problem = f"is {archive.stat().st_size} bytes, not {size}"
+    elif sha256:
+        digest = hashlib.sha256()
+        with archive.open("rb") as file:
+            while chunk := file.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256.lower():
+            problem = f"has sha256 {digest.hexdigest()}, not {sha256}"
+    if problem:
+        archive.unlink()
+        raise DataError(
+            f"the downloaded {archive} {problem}: it was deleted; run again, or check url/sha256"
+        )
+
+
+def unpack(archive: Path, dest: Path) -> None:
+    """Extract into a temporary sibling of `dest`, check the layout, then rename it to `dest`."""
+    staging = dest.with_name(f".{dest.name}.unpacking")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zipped:
+                zipped.extractall(staging)
+        else:
+            with tarfile.open(archive) as tar:
+                tar.extractall(staging, **extract_options())
+        root = dataset_root(staging, archive)
+        if dest.exists():
+            dest.rmdir()
+        root.rename(dest)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as error:
+        raise DataError(f"cannot unpack {archive} ({error}): delete it and run again") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def extract_options() -> dict[str, str]:
+    """tarfile's safe `data` filter (no absolute paths, links or devices) where Python has it."""
+    return {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
+def dataset_root(folder: Path, archive: Path) -> Path:
+    """The folder inside the extracted archive that holds the dataset, its layout checked."""
+    candidates = [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]
+    root = next((c for c in candidates if is_dataset(c)), None)
+    if root is None:
+        raise DataError(f"{archive} holds no {IMAGES_DIR}/ and {MASKS_DIR}/: not AeroScapes")
+    images = {p.stem for p in (root / IMAGES_DIR).iterdir() if is_image_file(p)}
+    masks = {p.stem for p in (root / MASKS_DIR).iterdir() if is_image_file(p)}
+    if images != masks:
+        odd = sorted(images ^ masks)[0]
+        raise DataError(f"{archive} is incomplete: {odd} has an image or a mask but not both")
+    return root
+
+
+def prepare(
+    dest: Path,
+    url: str,
+    archive: Path,
+    sha256: str | None = None,
+    size: int | None = None,
+    keep_archive: bool = False,
+) -> bool:
+    """Make `dest` hold AeroScapes; return False if it already did (nothing is touched then)."""
+    if is_dataset(dest):
+        return False
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise DataError(f"{dest} exists and is not an AeroScapes dataset: move it or choose dest=")
+    if not archive.exists():
+        download(url, archive)
+    verify(archive, size, sha256)
+    unpack(archive, dest)
+    if not keep_archive:
+        archive.unlink()
+    return True
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="prepare")
+def main(cfg: DictConfig) -> None:
+    """Command line: download and unpack AeroScapes into `cfg.dest`."""
+    dest = Path(cfg.dest)
+    try:
+        done = prepare(dest, cfg.url, Path(cfg.archive), cfg.sha256, cfg.size, cfg.keep_archive)
+    except DroneSegError as error:
+        raise SystemExit(f"error: {error}") from None
+    images = sum(1 for p in (dest / IMAGES_DIR).iterdir() if is_image_file(p))
+    state = "Unpacked" if done else "Already there:"
+    print(f"{state} AeroScapes in {dest} ({images} images); train with data.root={dest}")
+
+
+if __name__ == "__main__":
+    main()
