@@ -3,26 +3,50 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from drone_seg.classes import CLASS_NAMES
 
+# Column titles of the scores SegmentationScores computes per class.
+TITLES = {"dice": "Dice", "iou": "IoU", "precision": "Precision", "recall": "Recall"}
+MEAN_ALL = f"mean ({len(CLASS_NAMES)} classes)"
+MEAN_FG = f"mean ({len(CLASS_NAMES) - 1}, no background)"
 
-def class_table(metrics: Mapping[str, float], prefix: str = "val") -> str:
-    """Return a Markdown table of per-class Dice and IoU, with the means over all and foreground."""
-    rows = ["| class | Dice | IoU |", "| --- | ---: | ---: |"]
-    for name in CLASS_NAMES:
-        dice, iou = metrics[f"{prefix}/dice_{name}"], metrics[f"{prefix}/iou_{name}"]
-        rows.append(f"| {name} | {_fmt(dice)} | {_fmt(iou)} |")
-    rows.append(
-        f"| mean (12 classes) | {_fmt(metrics[f'{prefix}/dice'])} | "
-        f"{_fmt(metrics[f'{prefix}/iou'])} |"
-    )
-    rows.append(
-        f"| mean (11, no background) | {_fmt(metrics[f'{prefix}/dice_fg'])} | "
-        f"{_fmt(metrics[f'{prefix}/iou_fg'])} |"
-    )
-    return "\n".join(rows)
+
+def class_rows(
+    metrics: Mapping[str, float], prefix: str = "val", scores: Sequence[str] = ("dice", "iou")
+) -> list[tuple[str, list[float]]]:
+    """Return (row name, one value per score) for each class, then the two macro means.
+
+    A mean that training logs (`val/dice`, `val/dice_fg`, ...) is taken as logged; the others
+    (precision, recall) are the mean over the classes with a defined score, computed the same way.
+    """
+    rows = [(name, [metrics[f"{prefix}/{s}_{name}"] for s in scores]) for name in CLASS_NAMES]
+    means_all, means_fg = [], []
+    for column, score in enumerate(scores):
+        values = [row[1][column] for row in rows]
+        means_all.append(metrics.get(f"{prefix}/{score}", _nanmean(values)))
+        means_fg.append(metrics.get(f"{prefix}/{score}_fg", _nanmean(values[1:])))
+    return [*rows, (MEAN_ALL, means_all), (MEAN_FG, means_fg)]
+
+
+def class_table(
+    metrics: Mapping[str, float], prefix: str = "val", scores: Sequence[str] = ("dice", "iou")
+) -> str:
+    """Return a Markdown table of per-class scores, with the means over all and foreground."""
+    lines = [
+        "| class | " + " | ".join(TITLES[s] for s in scores) + " |",
+        "| --- |" + " ---: |" * len(scores),
+    ]
+    for name, values in class_rows(metrics, prefix, scores):
+        lines.append(f"| {name} | " + " | ".join(_fmt(v) for v in values) + " |")
+    return "\n".join(lines)
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    """Mean of the defined (non-NaN) values; NaN when there are none."""
+    defined = [v for v in values if not math.isnan(v)]
+    return sum(defined) / len(defined) if defined else math.nan
 
 
 def _fmt(value: float) -> str:

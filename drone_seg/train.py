@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
 import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.callbacks.best_metrics import BestMetricsWriter
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import DroneSegError
+from drone_seg.hparams import log_hparams
+from drone_seg.lr_finder import find_learning_rate
 from drone_seg.models.module import SegmentationModule
 from drone_seg.report import class_table
+from drone_seg.sweep import record_failure
 
 log = logging.getLogger(__name__)
 # The repository's conf/, found from this file so that any working directory will do.
@@ -30,7 +34,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule: DroneDataModule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    write_split(datamodule.split_table(), output_dir / "split.csv")
+    datamodule.write_split(output_dir / "split.csv")
     module = SegmentationModule(
         model=OmegaConf.to_container(cfg.model, resolve=True),
         loss=OmegaConf.to_container(cfg.loss, resolve=True),
@@ -41,31 +45,37 @@ def train(cfg: DictConfig) -> dict[str, float]:
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=instantiate(cfg.logger)
     )
+    if cfg.tune_lr:
+        find_learning_rate(trainer, module, datamodule, output_dir)
+        return {}
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     writers = [c for c in callbacks if isinstance(c, BestMetricsWriter)]
-    return writers[0].best if writers else {}
-
-
-def write_split(rows: list[tuple[str, str]], path: Path) -> None:
-    """Write the (image, subset) table as CSV, so a run's split can be inspected and reused."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["image", "subset"])
-        writer.writerows(rows)
+    best = writers[0].best if writers else {}
+    log_hparams(trainer.loggers, cfg, best, step=trainer.global_step)
+    return best
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; returns the best val/dice for sweepers. User errors end in one line."""
+    """Hydra entry point; returns the best val/dice for sweepers. User errors end in one line.
+
+    In a sweep, a run that raises is recorded as failed (None) and the sweep goes on: Hydra's
+    sweeper would otherwise re-raise it after the batch, or SystemExit end the sweep at once.
+    """
+    output_dir = HydraConfig.get().runtime.output_dir
     try:
         best = train(cfg)
-    except DroneSegError as error:
-        raise SystemExit(f"error: {error}") from None
-    output_dir = HydraConfig.get().runtime.output_dir
-    if best:
-        print(f"\nBest validation epoch {best['epoch']}:\n{class_table(best)}")
-    print(f"\nRun directory: {output_dir}")
+    except Exception as error:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            record_failure(error, Path(output_dir))
+            return None
+        if isinstance(error, DroneSegError):
+            raise SystemExit(f"error: {error}") from None
+        raise
+    if rank_zero_only.rank == 0:
+        if best:
+            print(f"\nBest validation epoch {best['epoch']}:\n{class_table(best)}")
+        print(f"\nRun directory: {output_dir}")
     return best.get("val/dice")
 
 
