@@ -239,8 +239,8 @@ CLUMPS, CROWNS, RIPPLES, GRAIN = range(4)  # channels of the medium (surface det
 class NoiseTiles:
     """Tileable noise fields, sampled at world coordinates so textures stick to the world."""
 
-    broad: np.ndarray  # (TILE, TILE, 4): land-cover patches, woods, colour blend, shore wobble
-    medium: np.ndarray  # (TILE, TILE, 4): clumps, tree crowns, water ripples, grain
+    broad: np.ndarray  # 4 smooth channels: land-cover patches, woods, colour blend, shore wobble
+    medium: np.ndarray  # 4 channels: clumps, tree crowns, water ripples, grain
     cloud: np.ndarray
 
 
@@ -248,8 +248,9 @@ def make_tiles(rng: np.random.Generator) -> NoiseTiles:
     """Draw the noise fields of one sequence."""
     crowns = Spectrum(peak=MEDIUM_PERIOD / 3.0 / TILE)  # 3 m tree crowns
     ripples = Spectrum(stretch=4.0, peak=MEDIUM_PERIOD / 1.5 / TILE)
+    smooth = [Spectrum(3.2), Spectrum(3.2), Spectrum(2.6), Spectrum(3.0)]
     return NoiseTiles(
-        broad=noise_fields(rng, [Spectrum(3.2), Spectrum(3.2), Spectrum(2.6), Spectrum(3.0)]),
+        broad=noise_fields(rng, smooth, TILE // 2),  # smooth fields need few texels
         medium=noise_fields(rng, [Spectrum(2.0), crowns, ripples, Spectrum(0.6)]),
         cloud=noise_fields(rng, [Spectrum(3.4)], TILE // 2)[..., 0],
     )
@@ -1805,9 +1806,9 @@ def make_water(b: Builder, kind: str) -> Water:
 
 
 GROUND_RECIPES = {  # base (low, mid, high noise), thresholds, feature scale, forest chance, water
-    "urban": ("paving", "grass", "dirt", (-0.35, 0.8), 3.0, 0.1, {"river": 0.15}),
-    "park": ("dirt", "grass", "dry", (-1.3, 0.9), 2.2, 0.4, {"lake": 0.55}),
-    "rural": ("dirt", "grass", "dry", (-0.9, 0.6), 1.6, 0.6, {"river": 0.2, "lake": 0.15}),
+    "urban": ("paving", "grass", "dirt", (-0.35, 0.8), 3.0, 0.1, {"river": 0.25}),
+    "park": ("dirt", "grass", "dry", (-1.3, 0.9), 2.2, 0.4, {"lake": 0.65}),
+    "rural": ("dirt", "grass", "dry", (-0.9, 0.6), 1.6, 0.6, {"river": 0.25, "lake": 0.2}),
     "coast": ("sand", "dry", "grass", (0.0, 0.9), 1.9, 0.2, {"coast": 1.0}),
 }
 
@@ -2049,9 +2050,9 @@ def footprint_probes(centre: np.ndarray, angle: float, size: np.ndarray) -> np.n
     return np.concatenate([corners, [centre], (corners + centre) / 2])
 
 
-def add_trees(b: Builder, count: int, surfaces=LAND) -> None:
+def add_trees(b: Builder, count: int) -> None:
     """Single trees on open ground."""
-    for point in b.spots(count, 2.5, surfaces, b.regions.middle):
+    for point in b.spots(count, 2.5, LAND, b.regions.middle):
         b.add(tree_sprite(b, point))
 
 
@@ -2136,23 +2137,22 @@ def bike_sprites(b: Builder, point, heading: float, speed: float, rider: bool) -
     return sprites
 
 
-def add_bikes(b: Builder, count: int, ridden: float, on_roads: bool) -> None:
-    """Bicycles at road edges (riding along) or parked on open ground and pavements."""
+def add_bikes(b: Builder, count: int, ridden: float) -> None:
+    """Bicycles at road edges (some ridden along the road), the rest parked on open ground."""
     placed = 0
-    if on_roads:
-        for road, point, tangent in b.road_spots(count, b.regions.near):
-            side = 1 if b.rng.random() < 0.5 else -1
-            spot = point + side * (road.width / 2 - 1.0) * np.array([-tangent[1], tangent[0]])
-            if not b.free(spot, 1.2):
-                continue
-            b.claim(spot, 1.2)
-            heading = math.atan2(tangent[1], tangent[0]) + (np.pi if side > 0 else 0.0)
-            rider = b.rng.random() < ridden
-            speed = uniform(b.rng, 0.3, 0.8) if rider else 0.0
-            for sprite in bike_sprites(b, spot, heading, speed, rider):
-                b.add(sprite)
-            placed += 1
-    for spot in b.spots(count - placed, 1.2, (S_SIDEWALK, S_BARE, S_GREEN, S_SHORE)):
+    for road, point, tangent in b.road_spots(count, b.regions.near):
+        side = 1 if b.rng.random() < 0.5 else -1
+        spot = point + side * (road.width / 2 - 1.0) * np.array([-tangent[1], tangent[0]])
+        if not b.free(spot, 1.2):
+            continue
+        b.claim(spot, 1.2)
+        heading = math.atan2(tangent[1], tangent[0]) + (np.pi if side > 0 else 0.0)
+        rider = b.rng.random() < ridden
+        speed = uniform(b.rng, 0.3, 0.8) if rider else 0.0
+        for sprite in bike_sprites(b, spot, heading, speed, rider):
+            b.add(sprite)
+        placed += 1
+    for spot in b.spots(count - placed, 1.2, WALKABLE):
         for sprite in bike_sprites(b, spot, uniform(b.rng, 0, 2 * np.pi), 0.0, False):
             b.add(sprite)
 
@@ -2246,9 +2246,9 @@ OBSTACLE_MAKERS = {
 }
 
 
-def add_obstacles(b: Builder, count: int, kinds: Sequence[str], surfaces=WALKABLE) -> None:
-    """Poles, barriers, cones or rocks on open ground and pavements."""
-    for point in b.spots(count, 1.2, surfaces):
+def add_obstacles(b: Builder, count: int, kinds: Sequence[str]) -> None:
+    """Poles, barriers, cones or rocks on open ground, beaches and pavements."""
+    for point in b.spots(count, 1.2, WALKABLE):
         parts = OBSTACLE_MAKERS[pick(b.rng, kinds)](b.kit(OBSTACLE, point), b.rng)
         b.add(solid(parts, point, uniform(b.rng, 0, 2 * np.pi), b.sun))
 
@@ -2386,6 +2386,7 @@ def build_urban(b: Builder) -> None:
                 paint,
             )
     add_crossing(b)
+    add_boats(b, int(b.rng.integers(1, 4)))
     if b.rng.random() < 0.4:
         add_parking_lot(b)
     add_buildings(b, int(b.rng.integers(8, 30)), True, (4.0, 14.0))
@@ -2393,7 +2394,7 @@ def build_urban(b: Builder) -> None:
     add_poles_along_roads(b, uniform(b.rng, 14, 28))
     add_traffic(b, int(b.rng.integers(3, 10)), 0.3)
     add_people(b, int(b.rng.integers(1, 5)), (1, 4))
-    add_bikes(b, int(b.rng.integers(1, 5)), 0.45, True)
+    add_bikes(b, int(b.rng.integers(1, 5)), 0.45)
     if b.rng.random() < 0.5:
         add_animals(b, int(b.rng.integers(1, 4)), (1, 2), ("dog",), WALKABLE)
     add_obstacles(b, int(b.rng.integers(0, 4)), ("barrier", "cone"))
@@ -2414,11 +2415,11 @@ def build_park(b: Builder) -> None:
             marking=paint_material(b),
         )
         add_traffic(b, int(b.rng.integers(1, 4)), 0.0)
-    add_boats(b, int(b.rng.integers(1, 4)))
+    add_boats(b, int(b.rng.integers(2, 5)))
     add_trees(b, int(b.rng.integers(8, 30)))
     add_buildings(b, int(b.rng.integers(0, 3)), False, (3.0, 5.0))
     add_people(b, int(b.rng.integers(1, 6)), (1, 4))
-    add_bikes(b, int(b.rng.integers(1, 5)), 0.5, True)
+    add_bikes(b, int(b.rng.integers(1, 5)), 0.5)
     if b.rng.random() < 0.9:
         add_animals(b, int(b.rng.integers(1, 4)), (2, 5), ("dog", "sheep", "horse", "cow"))
     add_obstacles(b, int(b.rng.integers(1, 5)), ("pole", "rock", "barrier"))
@@ -2443,12 +2444,12 @@ def build_rural(b: Builder) -> None:
     add_buildings(b, int(b.rng.integers(1, 5)), True, (4.0, 8.0))
     if b.rng.random() < 0.9:
         add_animals(b, int(b.rng.integers(1, 4)), (3, 8), ("cow", "sheep", "horse"))
-    add_boats(b, int(b.rng.integers(0, 3)))
+    add_boats(b, int(b.rng.integers(1, 4)))
     add_trees(b, int(b.rng.integers(4, 20)))
     if b.rng.random() < 0.6:
         add_people(b, int(b.rng.integers(1, 4)), (1, 3))
     if b.rng.random() < 0.6:
-        add_bikes(b, int(b.rng.integers(1, 4)), 0.6, True)
+        add_bikes(b, int(b.rng.integers(1, 4)), 0.6)
     add_traffic(b, int(b.rng.integers(0, 4)), 0.0)
     add_obstacles(b, int(b.rng.integers(1, 5)), ("rock", "pole"))
 
@@ -2471,7 +2472,7 @@ def build_coast(b: Builder) -> None:
     add_poles_along_roads(b, uniform(b.rng, 15, 30))
     add_traffic(b, int(b.rng.integers(1, 6)), 0.3)
     add_people(b, int(b.rng.integers(2, 6)), (1, 4), (S_SHORE, S_SIDEWALK, S_BARE, S_GREEN))
-    add_bikes(b, int(b.rng.integers(1, 4)), 0.5, True)
+    add_bikes(b, int(b.rng.integers(1, 4)), 0.5)
     if b.rng.random() < 0.6:
         add_animals(b, int(b.rng.integers(1, 3)), (1, 3), ("dog",), WALKABLE)
     add_obstacles(b, int(b.rng.integers(0, 4)), ("barrier", "rock", "cone"))
