@@ -1,0 +1,144 @@
+"""Helpers for the notebooks in `notebooks/`: dataset tables, splits, run curves, val predictions.
+
+Thin wrappers over the project's own code (`DataSource`, `split_report`, `eval.load_module`), so
+that the notebooks' cells stay short and show what the training and eval commands use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf, open_dict
+
+from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
+from drone_seg.data.assignment import STRATEGIES
+from drone_seg.data.source import DataSource
+from drone_seg.errors import DroneSegError
+from drone_seg.eval import load_module
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def latest_run(runs: Path = REPO / "logs" / "train" / "runs") -> Path | None:
+    """The newest run directory under `runs` that holds a best checkpoint, or None."""
+    found = sorted(runs.glob("*/checkpoints/best.ckpt"), key=lambda p: p.stat().st_mtime)
+    return found[-1].parent.parent if found else None
+
+
+def split_reports(root: Path, strategies: tuple[str, ...] = STRATEGIES) -> dict[str, tuple]:
+    """Per strategy, (subset, markdown report) of its split of the dataset at `root`; a strategy
+    that cannot split it (e.g. `official` without `ImageSets/`) gives (None, why)."""
+    reports = {}
+    for strategy in strategies:
+        source = DataSource(str(root), split=strategy)
+        try:
+            source.make_split(check_classes=False)
+            reports[strategy] = (source.subset, source.split_report)
+        except DroneSegError as error:
+            reports[strategy] = (None, f"**{strategy}**: not available: {error}")
+    return reports
+
+
+def read_scalars(tensorboard_dir: Path, tags: list[str]) -> dict[str, tuple[list, list]]:
+    """(steps, values) of each scalar tag found in the TensorBoard events under the folder."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tensorboard_dir), size_guidance={"scalars": 0}).Reload()
+    present = set(events.Tags()["scalars"])
+    return {
+        tag: ([e.step for e in events.Scalars(tag)], [e.value for e in events.Scalars(tag)])
+        for tag in tags
+        if tag in present
+    }
+
+
+def run_config(run_dir: Path, data_root: str | None = None):
+    """The run's training config with paths made absolute, loaders single-process, and the run's
+    own `split.csv` as split file, so that val holds the images training scored."""
+    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    with open_dict(cfg):
+        root = Path(cfg.paths.root_dir)
+        cfg.paths.root_dir = str(root if root.is_absolute() else REPO / root)
+        cfg.paths.output_dir = str(run_dir)
+        cfg.data.num_workers = 0
+        if data_root:
+            cfg.data.root = data_root
+        if (run_dir / "split.csv").is_file():
+            cfg.data.split_file = str(run_dir / "split.csv")
+    return cfg
+
+
+@dataclass
+class ValPredictions:
+    """Val images (N, H, W, 3), truths and predictions (N, H, W), ids and the confusion matrix."""
+
+    ids: list[str]
+    images: np.ndarray
+    targets: np.ndarray
+    predictions: np.ndarray
+    confusion: np.ndarray
+
+
+def predict_val(run_dir: Path, data_root: str | None = None, batch_size: int = 8):
+    """Run the run's best checkpoint on its val split, at the size training validated at."""
+    cfg = run_config(run_dir, data_root)
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("validate")
+    module = load_module(run_dir / "checkpoints" / "best.ckpt").eval()
+    images, targets, predictions = [], [], []
+    loader = torch.utils.data.DataLoader(datamodule.val_set, batch_size=batch_size)
+    with torch.inference_mode():
+        for batch in loader:
+            predictions.append(module(batch["image"]).argmax(1).numpy())
+            images.append(batch["image"].permute(0, 2, 3, 1).numpy())
+            targets.append(batch["mask"].numpy())
+    targets_all, predictions_all = np.concatenate(targets), np.concatenate(predictions)
+    return ValPredictions(
+        ids=list(datamodule.val_ids),
+        images=np.concatenate(images),
+        targets=targets_all,
+        predictions=predictions_all,
+        confusion=confusion_matrix(targets_all, predictions_all),
+    )
+
+
+def confusion_matrix(targets: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """(classes, classes) pixel counts, rows truth, columns prediction; ignored pixels left out."""
+    valid = targets != IGNORE_INDEX
+    pairs = targets[valid].astype(np.int64) * NUM_CLASSES + predictions[valid]
+    return np.bincount(pairs, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
+
+
+def image_dice(target: np.ndarray, prediction: np.ndarray) -> float:
+    """Mean Dice of one image over the classes in its truth or prediction (ignored pixels out)."""
+    confusion = confusion_matrix(target, prediction)
+    true_positive = np.diag(confusion).astype(float)
+    denominator = confusion.sum(axis=0) + confusion.sum(axis=1)
+    present = denominator > 0
+    return float((2 * true_positive[present] / denominator[present]).mean()) if present.any() else 0
+
+
+def error_map(target: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """RGB picture of one image's errors: white correct, red wrong, grey ignored."""
+    picture = np.full((*target.shape, 3), 255, dtype=np.uint8)
+    picture[(target != prediction) & (target != IGNORE_INDEX)] = (220, 30, 30)
+    picture[target == IGNORE_INDEX] = (128, 128, 128)
+    return picture
+
+
+__all__ = [
+    "ValPredictions",
+    "confusion_matrix",
+    "error_map",
+    "image_dice",
+    "latest_run",
+    "predict_val",
+    "read_scalars",
+    "run_config",
+    "split_reports",
+]
