@@ -85,3 +85,24 @@ def test_last_checkpoint_has_three_parameter_groups(demo_run: Path) -> None:
     assert len(groups["norm"]["params"]) == len(norm_weights) > 0
     assert len(groups["bias"]["params"]) == len(biases) > 0
     assert len(groups["decay"]["params"]) == len(params - norm_weights - biases) > 0
+
+
+def test_baseline_recipe_runs_one_step_offline(train_config) -> None:
+    """The reference recipe (DeepLabV3-ResNet101, heavy augments, sequence split), no weights."""
+    cfg = train_config(
+        "experiment=baseline",
+        "model.weights=null",
+        "model.weights_backbone=null",
+        "trainer.fast_dev_run=true",
+        "data.num_workers=0",
+        "augment.crop_size=[64,64]",
+        "augment.val_size=[96,160]",
+    )
+    assert cfg.model.name == "deeplabv3_resnet101" and cfg.data.split == "sequence"
+    train(cfg)
+    rows = (Path(cfg.paths.output_dir) / "split.csv").read_text().splitlines()[1:]
+    sequences = {
+        subset: {row.split("_")[0] for row in rows if row.endswith(subset)}
+        for subset in ("train", "val")
+    }
+    assert sequences["train"] and sequences["val"] and not sequences["train"] & sequences["val"]
