@@ -1,0 +1,103 @@
+"""Export to ONNX and TorchScript: the self-check, dynamic shapes, predictions as eager PyTorch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+from test_predict import agreement, compose_config, trained_checkpoint
+
+from drone_seg.errors import DroneSegError
+from drone_seg.export import check_export, export, random_images
+from drone_seg.inference import Predictor, load_checkpoint, load_model
+from drone_seg.predict import predict
+
+REPO = Path(__file__).resolve().parents[1]
+EXPORT_SIZE = (96, 160)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_root: Path) -> Path:
+    return trained_checkpoint(tmp_path_factory, synthetic_root)
+
+
+@pytest.fixture(scope="module")
+def eager(checkpoint: Path) -> torch.nn.Module:
+    return load_checkpoint(checkpoint, torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def onnx_file(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """model.onnx written by the real command line into its run directory."""
+    run_dir = tmp_path_factory.mktemp("export") / "run"
+    command = [
+        sys.executable, "-m", "drone_seg.export", f"ckpt_path={checkpoint}", "format=onnx",
+        f"hydra.run.dir={run_dir}", f"size=[{EXPORT_SIZE[0]},{EXPORT_SIZE[1]}]",
+        "check_shapes=[[2,50,70]]",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Exported {run_dir / 'model.onnx'} (max |logit difference| vs eager: " in result.stdout
+    return run_dir / "model.onnx"
+
+
+def test_onnx_runs_at_other_batch_sizes_and_image_sizes(onnx_file: Path, eager) -> None:
+    session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    images = random_images((3, 131, 250), torch.Generator().manual_seed(1))
+    logits = session.run(None, {"images": images.numpy()})[0]
+    with torch.no_grad():
+        expected = eager(images).numpy()
+    assert logits.shape == (3, 12, 131, 250)
+    difference = float(np.abs(logits - expected).max())
+    print(f"ONNX vs eager max |logit difference| at 3x3x131x250: {difference:.3g}")
+    assert difference < 1e-4
+
+
+def test_onnx_and_eager_predictions_agree(onnx_file: Path, checkpoint: Path, synthetic_root):
+    images = [
+        (path.name, cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+        for path in sorted((synthetic_root / "JPEGImages").glob("*.jpg"))[:8]
+    ]
+    onnx_model = load_model(onnx_file, "cpu")
+    assert onnx_model.size == EXPORT_SIZE
+    masks = {}
+    for name, model in [("onnx", onnx_model), ("eager", load_model(checkpoint, "cpu"))]:
+        predictor = Predictor(model, size=(120, 200), batch_size=4)
+        masks[name] = [mask for _, _, mask in predictor.predict(images)]
+    share = agreement(masks["onnx"], masks["eager"])
+    print(f"ONNX vs eager prediction agreement: {share:.4%}")
+    assert share >= 0.999
+
+
+def test_check_fails_when_the_export_differs_from_eager(onnx_file: Path, checkpoint: Path) -> None:
+    inputs = [random_images((1, *EXPORT_SIZE), torch.Generator().manual_seed(2))]
+    module = load_checkpoint(checkpoint, torch.device("cpu"))
+    assert check_export(onnx_file, module, inputs, tolerance=1e-4) < 1e-4
+    with torch.no_grad():
+        module.net.classifier.high_classifier.bias += 1e-3
+    with pytest.raises(DroneSegError, match=r"model\.onnx differs from eager PyTorch by up to"):
+        check_export(onnx_file, module, inputs, tolerance=1e-4)
+
+
+def test_torchscript_export_checks_itself_and_predicts(checkpoint: Path, tmp_path: Path) -> None:
+    overrides = [
+        f"ckpt_path={checkpoint}", "format=torchscript", "size=[64,96]", "check_shapes=[[2,50,70]]",
+    ]  # fmt: skip
+    result = export(compose_config("export", tmp_path / "run", *overrides))
+    assert result.path == tmp_path / "run" / "model.pt" and result.path.is_file()
+    assert result.max_difference < 1e-4
+    image = np.random.default_rng(0).integers(0, 256, (90, 150, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "x.png"), image)
+    output = tmp_path / "out"
+    prediction = compose_config(
+        "predict", tmp_path / "predict", f"ckpt_path={result.path}", f"input={tmp_path / 'x.png'}",
+        f"output={output}",
+    )  # fmt: skip
+    assert predict(prediction).predicted == 1
+    assert cv2.imread(str(output / "x.png"), cv2.IMREAD_UNCHANGED).shape == (90, 150)
