@@ -11,14 +11,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from drone_seg.callbacks.best_metrics import BestMetricsWriter
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import DroneSegError
 from drone_seg.hparams import log_hparams
 from drone_seg.lr_finder import find_learning_rate
-from drone_seg.models.module import SegmentationModule
+from drone_seg.models.module import module_from_config
 from drone_seg.report import class_table
 from drone_seg.sweep import record_failure
 
@@ -35,12 +35,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.prepare_data()
     datamodule.setup("fit")
     datamodule.write_split(output_dir / "split.csv")
-    module = SegmentationModule(
-        model=OmegaConf.to_container(cfg.model, resolve=True),
-        loss=OmegaConf.to_container(cfg.loss, resolve=True),
-        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
-        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.scheduler else None,
-    )
+    module = module_from_config(cfg)
     callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=instantiate(cfg.logger)

@@ -43,6 +43,7 @@ class DroneDataModule(L.LightningDataModule):
         val_batch_size: int | None = None,
         num_workers: int = 2,
         pin_memory: bool = False,
+        prefetch_factor: int = 2,
         train_transform: Transform | None = None,
         val_transform: Transform | None = None,
         cache_dir: str | None = None,
@@ -58,6 +59,7 @@ class DroneDataModule(L.LightningDataModule):
         self.val_batch_size = val_batch_size or batch_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.prefetch_factor = prefetch_factor
         self.train_transform = train_transform
         self.val_transform = val_transform
         self.train_ids: list[str] = []
@@ -104,12 +106,31 @@ class DroneDataModule(L.LightningDataModule):
     def _loader(
         self, dataset: SegmentationDataset, batch_size: int, sampler: Sampler, drop_last: bool
     ) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            sampler=sampler,
-            drop_last=drop_last,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
-        )
+        return data_loader(
+            dataset, batch_size, sampler, drop_last, self.num_workers, self.pin_memory,
+            self.prefetch_factor,
+        )  # fmt: skip
+
+
+def data_loader(
+    dataset: SegmentationDataset,
+    batch_size: int,
+    sampler: Sampler,
+    drop_last: bool,
+    num_workers: int,
+    pin_memory: bool,
+    prefetch_factor: int,
+) -> DataLoader:
+    """A loader as training uses it: workers that stay alive across epochs and keep
+    `prefetch_factor` batches each in flight while the model steps."""
+    workers = num_workers > 0
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=drop_last,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=workers,
+        prefetch_factor=prefetch_factor if workers else None,
+    )

@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import MeanMetric
 
@@ -110,17 +111,41 @@ class SegmentationModule(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         """SGD (or any torch optimizer from config) over three groups, OneCycle stepped per step."""
-        config = dict(self.hparams.optimizer)
-        groups = parameter_groups(self.net, float(config.get("weight_decay", 0.0)))
-        optimizer = instantiate(config, _partial_=True)(groups)
-        if not self.hparams.scheduler:
+        optimizer, scheduler = self.optimizer_and_schedule(self.trainer.estimated_stepping_batches)
+        if scheduler is None:
             return {"optimizer": optimizer}
-        scheduler = instantiate(self.hparams.scheduler, _partial_=True)(
-            optimizer,
-            max_lr=[group["lr"] for group in optimizer.param_groups],
-            total_steps=self.trainer.estimated_stepping_batches,
-        )
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
         }
+
+    def optimizer_and_schedule(
+        self, total_steps: int
+    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
+        """The configured optimizer over the three parameter groups, and its schedule (None
+        without one) over `total_steps` optimizer steps."""
+        config = dict(self.hparams.optimizer)
+        groups = parameter_groups(self.net, float(config.get("weight_decay", 0.0)))
+        optimizer = instantiate(config, _partial_=True)(groups)
+        if not self.hparams.scheduler:
+            return optimizer, None
+        scheduler = instantiate(self.hparams.scheduler, _partial_=True)(
+            optimizer,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
+            total_steps=total_steps,
+        )
+        return optimizer, scheduler
+
+
+def module_from_config(cfg: DictConfig) -> SegmentationModule:
+    """The module a composed training config describes (its model, loss, optimizer, scheduler)."""
+
+    def plain(node: DictConfig) -> dict[str, Any]:
+        return OmegaConf.to_container(node, resolve=True)
+
+    return SegmentationModule(
+        model=plain(cfg.model),
+        loss=plain(cfg.loss),
+        optimizer=plain(cfg.optimizer),
+        scheduler=plain(cfg.scheduler) if cfg.scheduler else None,
+    )

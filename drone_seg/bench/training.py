@@ -1,0 +1,129 @@
+"""Train suite: images/s and peak memory of the training step (forward, loss, metrics, backward,
+optimizer step) of each network, its model FLOP/s from the forward FLOPs that
+`torch.utils.flop_counter` counts, and on a GPU of known peak the model FLOP utilization (MFU)."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from drone_seg.bench.config import build_module, random_batch
+from drone_seg.bench.report import Row
+from drone_seg.bench.timing import peak_memory_mb, reset_peak_memory, throughput
+from drone_seg.models.module import SegmentationModule
+
+NETWORKS: tuple[str, ...] = (
+    "deeplabv3_resnet101",
+    "deeplabv3_resnet50",
+    "fcn_resnet50",
+    "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
+)
+PRECISIONS: dict[str, torch.dtype | None] = {
+    "32": None,
+    "bf16-mixed": torch.bfloat16,
+    "16-mixed": torch.float16,
+}
+# Model FLOPs of a training step per forward FLOP: the forward, and twice it for the backward (the
+# usual MFU convention). Counting the backward itself is wrong for depthwise convolutions: torch's
+# FlopCounterMode gave 36x the forward for LR-ASPP MobileNetV3 here (2x for DeepLabV3-ResNet50).
+STEP_FLOPS_PER_FORWARD = 3
+# Dense peak TFLOP/s by GPU name and precision (float32 convolutions run as TF32, PyTorch's default
+# for cuDNN). For other GPUs pass --peak-tflops.
+PEAK_TFLOPS: dict[str, dict[str, float]] = {
+    "H100": {"32": 494.7, "bf16-mixed": 989.4, "16-mixed": 989.4},
+    "A100": {"32": 156.0, "bf16-mixed": 312.0, "16-mixed": 312.0},
+    "L4": {"32": 60.0, "bf16-mixed": 121.0, "16-mixed": 121.0},
+}
+
+
+def bench_train(
+    overrides: Sequence[str],
+    networks: Sequence[str],
+    batch_size: int,
+    size: tuple[int, int],
+    precision: str,
+    channels_last: bool,
+    compile_model: bool,
+    warmup: int,
+    repeats: int,
+    device: torch.device,
+    peak_tflops: float | None,
+) -> list[Row]:
+    """One row per network: the training step on random uint8 batches already on `device`."""
+    peak = peak_tflops or _known_peak(device, precision)
+    switches = [f"model.channels_last={channels_last}", f"model.compile={compile_model}"]
+    rows = []
+    for network in networks:
+        module = build_module(network, [*overrides, *switches, "scheduler=none"]).to(device)
+        batch = random_batch(batch_size, size, device)
+        forward_flops = _forward_flops(module, batch["image"]) / batch_size
+        step = _training_step(module, batch, precision, device)
+        reset_peak_memory(device)
+        rate = throughput(step, warmup, repeats, device)
+        row: Row = {
+            "suite": "train",
+            "name": network,
+            "img/s": rate,
+            "peak MB": peak_memory_mb(device),
+            "fwd GFLOP/img": forward_flops / 1e9,
+            "TFLOP/s": STEP_FLOPS_PER_FORWARD * forward_flops * rate / 1e12,
+            "precision": precision,
+            "channels_last": channels_last,
+            "compile": compile_model,
+        }
+        if peak:
+            row["MFU"] = row["TFLOP/s"] / peak
+        rows.append(row)
+    return rows
+
+
+def _training_step(
+    module: SegmentationModule,
+    batch: dict[str, torch.Tensor],
+    precision: str,
+    device: torch.device,
+) -> Callable[[], int]:
+    """One optimizer step as Lightning's automatic optimization runs it, in `precision`."""
+    dtype = PRECISIONS[precision]
+    optimizer, _ = module.optimizer_and_schedule(total_steps=1)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "16-mixed")
+    module.train()
+
+    def step() -> int:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None), _no_trainer():
+            loss = module.training_step(batch, 0)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return batch["image"].shape[0]
+
+    return step
+
+
+def _forward_flops(module: SegmentationModule, images: torch.Tensor) -> int:
+    """FLOPs (2 per multiply-add, convolutions and matmuls) of the network's forward pass."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module(images)
+    return counter.get_total_flops()
+
+
+def _known_peak(device: torch.device, precision: str) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((peaks[precision] for gpu, peaks in PEAK_TFLOPS.items() if gpu in name), None)
+
+
+@contextlib.contextmanager
+def _no_trainer() -> Iterator[None]:
+    """Silence `self.log` outside a Trainer: the step's logging is the overhead suite's business."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*self.log.*")
+        yield
