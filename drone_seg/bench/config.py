@@ -29,10 +29,12 @@ def build_module(network: str, overrides: Sequence[str] = ()) -> SegmentationMod
 def random_batch(
     batch: int, size: tuple[int, int], device: torch.device, seed: int = 0
 ) -> dict[str, torch.Tensor]:
-    """A uint8 image batch and a class-id mask batch, as the data loader delivers them."""
+    """A uint8 image batch and a uint8 class-id mask batch, as the data loader delivers them."""
     generator = torch.Generator().manual_seed(seed)
     height, width = size
     shape = (batch, 3, height, width)
     images = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
-    masks = torch.randint(0, NUM_CLASSES, (batch, height, width), generator=generator)
+    masks = torch.randint(
+        0, NUM_CLASSES, (batch, height, width), dtype=torch.uint8, generator=generator
+    )
     return {"image": images.to(device), "mask": masks.to(device)}

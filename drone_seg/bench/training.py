@@ -60,7 +60,7 @@ def bench_train(
     rows = []
     for network in networks:
         module = build_module(network, [*overrides, *switches, "scheduler=none"]).to(device)
-        batch = random_batch(batch_size, size, device)
+        batch = module.on_after_batch_transfer(random_batch(batch_size, size, device), 0)
         forward_flops = _forward_flops(module, batch["image"]) / batch_size
         step = _training_step(module, batch, precision, device)
         reset_peak_memory(device)

@@ -71,6 +71,11 @@ class SegmentationModule(L.LightningModule):
             normalized = normalized.contiguous(memory_format=torch.channels_last)
         return self.net(normalized)
 
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        """Widen the uint8 masks, which cross to the device 8x smaller than int64, for the loss."""
+        batch["mask"] = batch["mask"].long()
+        return batch
+
     def _loss(self, outputs: dict[str, torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
         loss = self.criterion(outputs["out"], masks)
         if "aux" in outputs:
