@@ -19,7 +19,7 @@ from drone_seg.bench.infer import RUNTIMES, bench_infer
 from drone_seg.bench.overhead import bench_overhead
 from drone_seg.bench.report import Row, markdown_table, write_json
 from drone_seg.bench.timing import machine
-from drone_seg.bench.training import NETWORKS, PRECISIONS, bench_train
+from drone_seg.bench.training import NETWORKS, PRECISIONS, StepSettings, bench_train
 from drone_seg.inference import resolve_device
 
 SUITES: tuple[str, ...] = ("data", "train", "overhead", "infer")
@@ -87,11 +87,11 @@ def run_suite(suite: str, args: argparse.Namespace, device: torch.device) -> lis
             args.data_batches, **timing,
         )  # fmt: skip
     if suite == "train":
-        return bench_train(
-            args.overrides, args.networks, args.batch_size, tuple(args.train_size),
-            args.precision, args.channels_last, args.compile, device=device,
-            peak_tflops=args.peak_tflops, **timing,
+        settings = StepSettings(
+            args.batch_size, tuple(args.train_size), args.precision, args.channels_last,
+            args.compile, args.warmup, args.repeats, device, args.peak_tflops,
         )  # fmt: skip
+        return bench_train(args.overrides, args.networks, settings)
     if suite == "overhead":
         return bench_overhead(
             args.overrides, args.overhead_network, args.batch_size, tuple(args.overhead_size),

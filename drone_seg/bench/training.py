@@ -5,8 +5,11 @@ optimizer step) of each network, its model FLOP/s from the forward FLOPs that
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -41,45 +44,63 @@ PEAK_TFLOPS: dict[str, dict[str, float]] = {
 }
 
 
+@dataclass(frozen=True)
+class StepSettings:
+    """What every network's training step is measured with."""
+
+    batch_size: int
+    size: tuple[int, int]
+    precision: str
+    channels_last: bool
+    compile_model: bool
+    warmup: int
+    repeats: int
+    device: torch.device
+    peak_tflops: float | None
+
+
 def bench_train(
-    overrides: Sequence[str],
-    networks: Sequence[str],
-    batch_size: int,
-    size: tuple[int, int],
-    precision: str,
-    channels_last: bool,
-    compile_model: bool,
-    warmup: int,
-    repeats: int,
-    device: torch.device,
-    peak_tflops: float | None,
+    overrides: Sequence[str], networks: Sequence[str], settings: StepSettings
 ) -> list[Row]:
-    """One row per network: the training step on random uint8 batches already on `device`."""
-    peak = peak_tflops or _known_peak(device, precision)
-    switches = [f"model.channels_last={channels_last}", f"model.compile={compile_model}"]
+    """One row per network, each measured in a new process so that its peak memory is its own
+    (a process keeps the memory an earlier network freed)."""
+    spawn = multiprocessing.get_context("spawn")
     rows = []
     for network in networks:
-        module = build_module(network, [*overrides, *switches, "scheduler=none"]).to(device)
-        batch = module.on_after_batch_transfer(random_batch(batch_size, size, device), 0)
-        forward_flops = _forward_flops(module, batch["image"]) / batch_size
-        step = _training_step(module, batch, precision, device)
-        reset_peak_memory(device)
-        rate = throughput(step, warmup, repeats, device)
-        row: Row = {
-            "suite": "train",
-            "name": network,
-            "img/s": rate,
-            "peak MB": peak_memory_mb(device),
-            "fwd GFLOP/img": forward_flops / 1e9,
-            "TFLOP/s": STEP_FLOPS_PER_FORWARD * forward_flops * rate / 1e12,
-            "precision": precision,
-            "channels_last": channels_last,
-            "compile": compile_model,
-        }
-        if peak:
-            row["MFU"] = row["TFLOP/s"] / peak
-        rows.append(row)
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            rows.append(pool.submit(measure_network, network, list(overrides), settings).result())
     return rows
+
+
+def measure_network(network: str, overrides: list[str], settings: StepSettings) -> Row:
+    """The training step of `model=network` on random uint8 batches already on the device."""
+    device, batch_size = settings.device, settings.batch_size
+    switches = [
+        f"model.channels_last={settings.channels_last}",
+        f"model.compile={settings.compile_model}",
+        "scheduler=none",
+    ]
+    module = build_module(network, [*overrides, *switches]).to(device)
+    batch = module.on_after_batch_transfer(random_batch(batch_size, settings.size, device), 0)
+    forward_flops = _forward_flops(module, batch["image"]) / batch_size
+    step = _training_step(module, batch, settings.precision, device)
+    reset_peak_memory(device)
+    rate = throughput(step, settings.warmup, settings.repeats, device)
+    row: Row = {
+        "suite": "train",
+        "name": network,
+        "img/s": rate,
+        "peak MB": peak_memory_mb(device),
+        "fwd GFLOP/img": forward_flops / 1e9,
+        "TFLOP/s": STEP_FLOPS_PER_FORWARD * forward_flops * rate / 1e12,
+        "precision": settings.precision,
+        "channels_last": settings.channels_last,
+        "compile": settings.compile_model,
+    }
+    peak = settings.peak_tflops or _known_peak(device, settings.precision)
+    if peak:
+        row["MFU"] = row["TFLOP/s"] / peak
+    return row
 
 
 def _training_step(
