@@ -89,6 +89,14 @@ def load_checkpoint(path: Path, device: torch.device) -> SegmentationModule:
         "compile": False,
     }
     module = SegmentationModule.load_from_checkpoint(path, map_location=device, model=model)
+    return for_inference(module)
+
+
+def for_inference(module: SegmentationModule) -> SegmentationModule:
+    """The module in eval mode without its auxiliary head, which only the training loss reads
+    (torchvision's networks would otherwise compute it on every image)."""
+    if getattr(module.net, "aux_classifier", None) is not None:
+        module.net.aux_classifier = None
     return module.eval()
 
 

@@ -24,10 +24,18 @@ from omegaconf import DictConfig, open_dict
 from PIL import Image
 
 from drone_seg import rle
+from drone_seg.bench.config import build_module
 from drone_seg.classes import NUM_CLASSES
 from drone_seg.data.io import read_image
 from drone_seg.errors import ConfigError, DataError
-from drone_seg.inference import LoadedModel, Predictor, Tiling, load_model, tile_starts
+from drone_seg.inference import (
+    LoadedModel,
+    Predictor,
+    Tiling,
+    for_inference,
+    load_model,
+    tile_starts,
+)
 from drone_seg.predict import predict
 from drone_seg.train import CONFIG_DIR, train
 
@@ -270,3 +278,16 @@ def test_cli_predicts_a_glob_tiled_into_a_non_empty_folder_with_overwrite(
         "keep.txt", "sub", "sub/c.png", "sub/c_color.png", "sub/c_overlay.jpg",
     ]  # fmt: skip
     assert read_mask(output / "sub" / "c.png").shape == FULL_HD
+
+
+def test_inference_drops_the_aux_head_and_keeps_the_logits() -> None:
+    GlobalHydra.instance().clear()
+    module = build_module("deeplabv3_mobilenet_v3_large").eval()
+    images = torch.randint(0, 256, (1, 3, 64, 96)).float()
+    with torch.no_grad():
+        assert "aux" in module._outputs(images)
+        expected = module(images)
+        inference = for_inference(module)
+        assert inference.net.aux_classifier is None
+        assert "aux" not in inference._outputs(images)
+        torch.testing.assert_close(inference(images), expected, rtol=0, atol=0)

@@ -1,5 +1,5 @@
 """Infer suite: images/s of each network at full resolution in eager PyTorch, as TorchScript and
-in ONNX Runtime, each loaded exactly as `drone_seg.predict` loads it."""
+in ONNX Runtime, each prepared and loaded exactly as `drone_seg.predict` does (no aux head)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from drone_seg.bench.config import build_module
 from drone_seg.bench.report import Row
 from drone_seg.bench.timing import throughput
 from drone_seg.export import export_onnx, export_torchscript, random_images
-from drone_seg.inference import load_model
+from drone_seg.inference import for_inference, load_model
 from drone_seg.models.module import SegmentationModule
 
 RUNTIMES: tuple[str, ...] = ("eager", "torchscript", "onnxruntime")
@@ -34,7 +34,7 @@ def bench_infer(
     images = random_images((batch_size, *size), torch.Generator().manual_seed(0))
     rows = []
     for network in networks:
-        module = build_module(network, overrides).eval()
+        module = for_inference(build_module(network, overrides))
         eager_rate = None
         with tempfile.TemporaryDirectory() as folder:
             for runtime in runtimes:

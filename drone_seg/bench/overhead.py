@@ -1,10 +1,13 @@
 """Overhead suite: the same network, batches and steps in a plain PyTorch loop and through the
-Lightning Trainer with our module, callbacks and TensorBoard logger; the ratio of their times.
+Lightning Trainer with our module, callbacks and TensorBoard logger; the ratio of their step times.
 
 Both loops run the module's `training_step` (forward, loss, metric update), backward, the
-optimizer and the 1-cycle schedule. Timed are the steps after warm-up, from the start of the
-first timed step to the end of the last; the Trainer's start-up and epoch-end work (checkpoint
-writing) are outside the window and reported separately as whole-fit seconds.
+optimizer and the 1-cycle schedule. A step's time is the period from its start to the next
+step's start, so everything either loop does between steps counts; the figure is the median
+step after warm-up over all repeats (this machine's speed drifts by tens of percent within
+seconds, which a median over steps absorbs better than a total). The two loops take turns going
+first. The Trainer's start-up and epoch-end work (checkpoint writing) are not steps: the whole
+`fit` is reported beside it in seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import lightning as L
@@ -27,20 +31,19 @@ from drone_seg.bench.timing import synchronize
 
 
 class _StepClock(L.Callback):
-    """Notes the time at the start of step `first` and at the end of every step."""
+    """Notes the time at the start of every step and at the end of training."""
 
-    def __init__(self, first: int, device: torch.device) -> None:
-        self.first, self.device = first, device
-        self.start = self.end = 0.0
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.times: list[float] = []
 
-    def on_train_batch_start(self, trainer: L.Trainer, *args: Any) -> None:
-        if trainer.global_step == self.first:
-            synchronize(self.device)
-            self.start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+    def on_train_batch_start(self, *args: Any) -> None:
         synchronize(self.device)
-        self.end = time.perf_counter()
+        self.times.append(time.perf_counter())
+
+    def on_train_end(self, *args: Any) -> None:
+        synchronize(self.device)
+        self.times.append(time.perf_counter())
 
 
 def bench_overhead(
@@ -53,53 +56,54 @@ def bench_overhead(
     repeats: int,
     device: torch.device,
 ) -> list[Row]:
-    """Rows for the plain loop and the Trainer (median over `repeats` alternating runs)."""
+    """Rows for the plain loop and the Trainer: median step time over `repeats` runs of each."""
     cpu = torch.device("cpu")
     batches = [random_batch(batch_size, size, cpu, seed=i) for i in range(warmup + steps)]
     loader = DataLoader(batches, batch_size=None)  # the batches as they are, in order
-    plain, lightning, fits = [], [], []
-    for _ in range(repeats):
-        plain.append(_plain_loop(overrides, network, loader, warmup, device))
-        seconds, fit_seconds = _lightning_loop(overrides, network, loader, warmup, device)
-        lightning.append(seconds)
-        fits.append(fit_seconds)
-    images = steps * batch_size
-    plain_s, lightning_s = statistics.median(plain), statistics.median(lightning)
-    common = {"network": network, "steps": steps}
+    loops = {"plain loop": _plain_loop, "lightning": _lightning_loop}
+    periods: dict[str, list[float]] = {name: [] for name in loops}
+    fits = []
+    for repeat in range(repeats):
+        for name in list(loops)[:: 1 if repeat % 2 == 0 else -1]:
+            times, seconds = loops[name](overrides, network, loader, device)
+            periods[name] += [end - start for start, end in pairwise(times[warmup:])]
+            fits += [seconds] if name == "lightning" else []
+    plain, lightning = periods["plain loop"], periods["lightning"]
+    plain_step, lightning_step = statistics.median(plain), statistics.median(lightning)
+    common = {"network": network, "steps": steps * repeats}
     return [
         {
             "suite": "overhead",
             "name": "plain loop",
             **common,
-            "img/s": images / plain_s,
-            "s": plain_s,
+            "img/s": batch_size / plain_step,
+            "step ms": plain_step * 1e3,
         },
         {
             "suite": "overhead",
             "name": "lightning",
             **common,
-            "img/s": images / lightning_s,
-            "s": lightning_s,
-            "ratio": lightning_s / plain_s,
+            "img/s": batch_size / lightning_step,
+            "step ms": lightning_step * 1e3,
+            "ratio": lightning_step / plain_step,
             "fit s": statistics.median(fits),
         },
     ]
 
 
 def _plain_loop(
-    overrides: Sequence[str], network: str, loader: DataLoader, warmup: int, device: torch.device
-) -> float:
-    """Seconds of the timed steps of a hand-written loop."""
+    overrides: Sequence[str], network: str, loader: DataLoader, device: torch.device
+) -> tuple[list[float], float]:
+    """Start time of every step and the end time of a hand-written loop (and its seconds)."""
     torch.manual_seed(0)
     module = build_module(network, overrides).to(device).train()
     optimizer, scheduler = module.optimizer_and_schedule(total_steps=len(loader))
-    start = 0.0
+    times = []
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*self.log.*")
         for index, batch in enumerate(loader):
-            if index == warmup:
-                synchronize(device)
-                start = time.perf_counter()
+            synchronize(device)
+            times.append(time.perf_counter())
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
             batch = module.on_after_batch_transfer(batch, 0)
             loss = module.training_step(batch, index)
@@ -109,16 +113,17 @@ def _plain_loop(
             if scheduler is not None:
                 scheduler.step()
     synchronize(device)
-    return time.perf_counter() - start
+    times.append(time.perf_counter())
+    return times, times[-1] - times[0]
 
 
 def _lightning_loop(
-    overrides: Sequence[str], network: str, loader: DataLoader, warmup: int, device: torch.device
-) -> tuple[float, float]:
-    """Seconds of the timed steps through `Trainer.fit`, and of the whole fit."""
+    overrides: Sequence[str], network: str, loader: DataLoader, device: torch.device
+) -> tuple[list[float], float]:
+    """Start time of every step and the end time through `Trainer.fit`, and the fit's seconds."""
     torch.manual_seed(0)
     module = build_module(network, overrides)
-    clock = _StepClock(warmup, device)
+    clock = _StepClock(device)
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = train_config([*overrides, f"paths.output_dir={run_dir}"])
         callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
@@ -138,4 +143,4 @@ def _lightning_loop(
         start = time.perf_counter()
         trainer.fit(module, train_dataloaders=loader)
         fit_seconds = time.perf_counter() - start
-    return clock.end - clock.start, fit_seconds
+    return clock.times, fit_seconds
