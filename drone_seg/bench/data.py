@@ -107,11 +107,11 @@ def _collated_batches(
     dataset: SegmentationDataset, batch_size: int, batches: int
 ) -> Callable[[], int]:
     """Read, augment and collate `batches` batches, each sample with a new augmentation seed."""
-    seeds = itertools.count()
+    draws = itertools.count()
 
     def run() -> int:
         for _ in range(batches):
-            keys = [(next(seeds) % len(dataset), next(seeds)) for _ in range(batch_size)]
+            keys = [(draw % len(dataset), draw) for draw in itertools.islice(draws, batch_size)]
             default_collate([dataset[key] for key in keys])
         return batch_size * batches
 
