@@ -8,6 +8,8 @@ from collections.abc import Callable
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torch import nn
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
@@ -271,3 +273,32 @@ def test_target_shape_mismatch_raises(name: str) -> None:
     logits, target = make_inputs()
     with pytest.raises(ValueError, match="target"):
         ALL_LOSSES[name]()(logits, target[:, :-1])
+
+
+# ---------------------------------------------------------------- loss presets in conf/loss/
+
+
+@pytest.mark.parametrize(
+    ("preset", "reference"),
+    [
+        ("focal_dice", lambda x, t: 0.5 * FocalLoss()(x, t) + 0.5 * SoftDiceLoss()(x, t)),
+        ("focal", lambda x, t: FocalLoss()(x, t)),
+        ("dice", lambda x, t: SoftDiceLoss()(x, t)),
+        ("cross_entropy", lambda x, t: F.cross_entropy(x, t, ignore_index=IGNORE_INDEX)),
+    ],
+)
+def test_loss_presets_compute_what_their_names_say(
+    train_config: Callable[..., DictConfig],
+    preset: str,
+    reference: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> None:
+    loss = instantiate(train_config(f"loss={preset}").loss)
+    logits, target = make_inputs(c=NUM_CLASSES, seed=11)
+    torch.testing.assert_close(loss(logits, target), reference(logits, target))
+
+
+def test_zero_weighted_term_is_not_computed() -> None:
+    logits, target = make_inputs(seed=12)
+    loss = FocalDiceLoss(focal_weight=1.0, dice_weight=0.0)
+    loss.dice.forward = lambda *args: pytest.fail("the Dice term was computed at weight 0")
+    torch.testing.assert_close(loss(logits, target), FocalLoss()(logits, target))

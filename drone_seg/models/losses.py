@@ -188,7 +188,10 @@ class FocalDiceLoss(nn.Module):
         self.dice = SoftDiceLoss(smooth=smooth, ignore_index=ignore_index, log_loss=log_dice)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Return the weighted sum of the focal and Dice losses."""
-        return self.focal_weight * self.focal(logits, target) + self.dice_weight * self.dice(
-            logits, target
-        )
+        """Return the weighted sum of the focal and Dice terms; a term weighted 0 is skipped."""
+        loss = logits.new_zeros(())
+        if self.focal_weight:
+            loss = loss + self.focal_weight * self.focal(logits, target)
+        if self.dice_weight:
+            loss = loss + self.dice_weight * self.dice(logits, target)
+        return loss
