@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from drone_seg.errors import ConfigError, DroneSegError
-from drone_seg.inference import (
+from drone_seg.inference.loading import (
     METADATA_KEY,
     checkpoint_size,
     load_checkpoint,

@@ -5,7 +5,7 @@
 `ckpt_path` is a training checkpoint (.ckpt), an ONNX file or a TorchScript file (see
 `drone_seg.export`). Each image gives `<stem>.png` (class ids, mode L, full resolution),
 `<stem>_color.png` and `<stem>_overlay.jpg`, under the same subfolders as in the input; each video
-gives `<stem>_overlay.mp4`; `submission=csv` adds `submission.csv` (see `drone_seg.rle`).
+gives `<stem>_overlay.mp4`; `submission=csv` adds `submission.csv` (see `drone_seg.inference.rle`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from omegaconf import DictConfig
 from PIL import Image
 from tqdm import tqdm
 
-from drone_seg import rle
+from drone_seg.inference import rle
 from drone_seg.classes import NUM_CLASSES
 from drone_seg.data.io import IMAGE_SUFFIXES, read_image
 from drone_seg.errors import ConfigError, DataError, DroneSegError
-from drone_seg.inference import LoadedModel, Predictor, Tiling, load_model
+from drone_seg.inference.loading import LoadedModel, load_model
+from drone_seg.inference.predictor import Predictor, Tiling
 from drone_seg.train import CONFIG_DIR
 from drone_seg.visualize import colorize, overlay
 

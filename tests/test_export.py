@@ -15,7 +15,8 @@ from test_predict import agreement, compose_config, trained_checkpoint
 
 from drone_seg.errors import DroneSegError
 from drone_seg.export import check_export, export, random_images
-from drone_seg.inference import Predictor, load_checkpoint, load_model
+from drone_seg.inference.loading import load_checkpoint, load_model
+from drone_seg.inference.predictor import Predictor
 from drone_seg.predict import predict
 
 REPO = Path(__file__).resolve().parents[1]

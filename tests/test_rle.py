@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from drone_seg import rle
+from drone_seg.inference import rle
 
 masks = st.tuples(st.integers(1, 24), st.integers(1, 24)).flatmap(
     lambda shape: arrays(np.bool_, shape)

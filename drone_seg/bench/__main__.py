@@ -20,7 +20,7 @@ from drone_seg.bench.overhead import bench_overhead
 from drone_seg.bench.report import Row, markdown_table, write_json
 from drone_seg.bench.timing import machine
 from drone_seg.bench.training import NETWORKS, PRECISIONS, StepSettings, bench_train
-from drone_seg.inference import resolve_device
+from drone_seg.inference.loading import resolve_device
 
 SUITES: tuple[str, ...] = ("data", "train", "overhead", "infer")
 

@@ -13,7 +13,7 @@ from drone_seg.bench.config import build_module
 from drone_seg.bench.report import Row
 from drone_seg.bench.timing import throughput
 from drone_seg.export import export_onnx, export_torchscript, random_images
-from drone_seg.inference import for_inference, load_model
+from drone_seg.inference.loading import for_inference, load_model
 from drone_seg.models.module import SegmentationModule
 
 RUNTIMES: tuple[str, ...] = ("eager", "torchscript", "onnxruntime")
