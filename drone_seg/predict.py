@@ -26,10 +26,10 @@ from omegaconf import DictConfig
 from PIL import Image
 from tqdm import tqdm
 
-from drone_seg.inference import rle
 from drone_seg.classes import NUM_CLASSES
 from drone_seg.data.io import IMAGE_SUFFIXES, read_image
 from drone_seg.errors import ConfigError, DataError, DroneSegError
+from drone_seg.inference import rle
 from drone_seg.inference.loading import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling
 from drone_seg.train import CONFIG_DIR

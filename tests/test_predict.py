@@ -23,11 +23,11 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 from PIL import Image
 
-from drone_seg.inference import rle
 from drone_seg.bench.config import build_module
 from drone_seg.classes import NUM_CLASSES
 from drone_seg.data.io import read_image
 from drone_seg.errors import ConfigError, DataError
+from drone_seg.inference import rle
 from drone_seg.inference.loading import LoadedModel, for_inference, load_model
 from drone_seg.inference.predictor import Predictor, Tiling, tile_starts
 from drone_seg.predict import predict

@@ -141,5 +141,3 @@ def _load_torchscript(path: Path, device: torch.device) -> LoadedModel:
     metadata = extra_files[METADATA_KEY]
     text = metadata.decode() if isinstance(metadata, bytes) else metadata
     return LoadedModel(module.eval(), device, _metadata_size(text))
-
-
