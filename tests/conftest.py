@@ -12,7 +12,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from drone_seg.data.synthetic import generate_dataset
+from drone_seg.synthetic import generate_dataset
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
-from drone_seg.data import synthetic
-from drone_seg.data.synthetic import generate_dataset, main, plan_sequences
+from drone_seg.synthetic import generate_dataset, plan_sequences
+from drone_seg.synthetic import objects as synthetic
+from drone_seg.synthetic.objects import main
 
 SMALL = {"width": 128, "height": 96}
 RARE_CLASSES = ("person", "bike", "drone", "animal")

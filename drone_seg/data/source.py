@@ -34,8 +34,8 @@ from drone_seg.data.checks import (
 from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR, Samples, find_samples
 from drone_seg.data.split_report import split_report
 from drone_seg.data.statistics import DatasetStats, dataset_statistics
-from drone_seg.data.synthetic import generate_dataset
 from drone_seg.errors import ConfigError, DataError
+from drone_seg.synthetic import generate_dataset
 
 log = logging.getLogger(__name__)
 
