@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 import sys
 import tarfile
@@ -164,3 +165,133 @@ def test_prepare_command(archive: Path, tmp_path: Path) -> None:
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert f"Already there: AeroScapes in {dest}" in again.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["aeroscapes"]
+
+
+def archive_with(source: Path, path: Path, *extra: tarfile.TarInfo) -> Path:
+    """A copy of the `source` archive at `path` with the `extra` members appended."""
+    with tarfile.open(source) as original, tarfile.open(path, "w:gz") as tar:
+        for member in original.getmembers():
+            tar.addfile(member, original.extractfile(member) if member.isfile() else None)
+        for member in extra:
+            body = b"planted" if member.isfile() else None
+            member.size = len(body) if body else 0
+            tar.addfile(member, io.BytesIO(body) if body else None)
+    return path
+
+
+def member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link
+    return info
+
+
+UNSAFE = {
+    "absolute path": lambda outside: member(str(outside / "planted.txt")),
+    "dot-dot path": lambda outside: member("aeroscapes/../../outside/planted.txt"),
+    "absolute symlink": lambda outside: member("aeroscapes/l", tarfile.SYMTYPE, str(outside)),
+    "symlink leading out": lambda outside: member(
+        "aeroscapes/JPEGImages/l", tarfile.SYMTYPE, "../../../outside"
+    ),
+    "hard link leading out": lambda outside: member(
+        "aeroscapes/h", tarfile.LNKTYPE, "../outside/secret.txt"
+    ),
+    "character device": lambda outside: member("aeroscapes/null", tarfile.CHRTYPE),
+    "fifo": lambda outside: member("aeroscapes/pipe", tarfile.FIFOTYPE),
+}
+
+
+@pytest.fixture(params=["data filter", "own checks only"])
+def tar_filter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run with tarfile's `data` filter, and as on Python < 3.10.12 / 3.11.4, without it."""
+    if request.param == "own checks only":
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+        assert prepare_module.extract_options() == {}
+    else:
+        assert prepare_module.extract_options() == {"filter": "data"}
+    return request.param
+
+
+@pytest.mark.parametrize("kind", sorted(UNSAFE))
+def test_unsafe_members_are_refused_before_anything_is_written(
+    archive: Path, tmp_path: Path, tar_filter: str, kind: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("mine")
+    bad = archive_with(archive, tmp_path / "bad.tar.gz", UNSAFE[kind](outside))
+    dest = tmp_path / "out" / "aeroscapes"
+    with pytest.raises(DataError, match="not unpacked") as caught:
+        prepare(dest, "file:///nowhere", bad)
+    assert "\n" not in str(caught.value) and str(bad) in str(caught.value)
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert not dest.exists() and not list((tmp_path / "out").glob(".*"))
+    assert bad.is_file()  # the user's archive stays
+
+
+def test_links_that_stay_inside_are_unpacked(
+    archive: Path, tmp_path: Path, tar_filter: str
+) -> None:
+    good = archive_with(
+        archive,
+        tmp_path / "good.tar.gz",
+        member("aeroscapes/ImageSets/all.txt", tarfile.SYMTYPE, "trn.txt"),
+        member("aeroscapes/copy.txt", tarfile.LNKTYPE, "aeroscapes/ImageSets/val.txt"),
+    )
+    dest = tmp_path / "aeroscapes"
+    assert prepare(dest, "file:///nowhere", good)
+    assert (dest / "ImageSets" / "all.txt").read_text() == "\n".join(IDS[:8]) + "\n"
+    assert (dest / "copy.txt").read_text() == "\n".join(IDS[8:]) + "\n"
+
+
+def test_a_symlinked_folder_is_never_the_dataset_root(archive: Path, tmp_path: Path) -> None:
+    linked = archive_with(
+        archive, tmp_path / "linked.tar.gz", member("a_link", tarfile.SYMTYPE, "aeroscapes")
+    )
+    dest = tmp_path / "data" / "aeroscapes"
+    command = [
+        sys.executable, "-m", "drone_seg.data.prepare", "url=file:///nowhere", f"dest={dest}",
+        f"archive={linked}",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"Unpacked AeroScapes in {dest} (12 images)" in result.stdout
+    assert dest.is_dir() and not dest.is_symlink()
+    assert not (dest / "JPEGImages").is_symlink()
+
+
+def test_an_archive_whose_only_layout_is_symlinked_is_one_line(
+    archive: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "src" / "aeroscapes"
+    write_dataset(source, scene_masks(1, 2, 16, 16), IDS[:2], images_dir="imgs", masks_dir="masks")
+    (source / "JPEGImages").symlink_to("imgs")
+    (source / "SegmentationClass").symlink_to("masks")
+    linked = tmp_path / "linked.tar.gz"
+    with tarfile.open(linked, "w:gz") as tar:
+        tar.add(source, arcname="aeroscapes")
+    command = [
+        sys.executable, "-m", "drone_seg.data.prepare", "url=file:///nowhere",
+        f"dest={tmp_path / 'aeroscapes'}", f"archive={linked}",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {linked} holds no JPEGImages/ and SegmentationClass/: not AeroScapes"
+    ]
+
+
+def test_an_archive_the_user_supplied_is_never_deleted(archive: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.tar.gz"
+    mine.write_bytes(archive.read_bytes())
+    with pytest.raises(DataError, match=r"has sha256 .*check archive="):
+        prepare(tmp_path / "a", "file:///nowhere", mine, sha256="0" * 64)
+    assert mine.read_bytes() == archive.read_bytes()
+    assert prepare(tmp_path / "aeroscapes", "file:///nowhere", mine, keep_archive=False)
+    assert mine.read_bytes() == archive.read_bytes()
+    assert len(list((tmp_path / "aeroscapes" / "JPEGImages").iterdir())) == len(IDS)
+
+
+def test_a_dataset_missing_after_unpacking_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "aeroscapes" / "JPEGImages").mkdir(parents=True)
+    with pytest.raises(DataError, match="holds no JPEGImages/ and SegmentationClass/ after"):
+        prepare_module.count_images(tmp_path / "aeroscapes")

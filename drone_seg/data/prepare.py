@@ -6,13 +6,17 @@ The archive is the one the dataset's README (github.com/ishann/aeroscapes, downl
 It is downloaded to `<archive>.part`, resumed with an HTTP Range request when a previous attempt
 was cut, verified (size, and sha256 when given), and unpacked into a temporary folder beside `dest`
 that is renamed to `dest` only once its layout checks out: a half-finished download or extraction
-never looks like a dataset. An existing dataset at `dest` is never overwritten.
+never looks like a dataset. An existing dataset at `dest` is never overwritten, and an archive that
+was there already (one the user supplied) is never deleted. Every tar member is checked before
+anything is written (no absolute paths, `..`, links leading out, devices), on every Python, and
+tarfile's `data` filter is applied too where Python has it (3.10.12, 3.11.4 and later).
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import os
 import shutil
 import sys
 import tarfile
@@ -134,8 +138,9 @@ def download(url: str, archive: Path) -> None:
     part.rename(archive)
 
 
-def verify(archive: Path, size: int | None, sha256: str | None) -> None:
-    """Check the archive's size and sha256 when they are known; a bad archive is deleted."""
+def verify(archive: Path, size: int | None, sha256: str | None, downloaded: bool) -> None:
+    """Check the archive's size and sha256 when they are known; a bad download is deleted, a bad
+    archive the user supplied is kept."""
     problem = None
     if size is not None and archive.stat().st_size != size:
         problem = f"is {archive.stat().st_size} bytes, not {size}"
@@ -146,6 +151,8 @@ def verify(archive: Path, size: int | None, sha256: str | None) -> None:
                 digest.update(chunk)
         if digest.hexdigest() != sha256.lower():
             problem = f"has sha256 {digest.hexdigest()}, not {sha256}"
+    if problem and not downloaded:
+        raise DataError(f"{archive} {problem}: check archive=, size= and sha256=")
     if problem:
         archive.unlink()
         raise DataError(
@@ -163,7 +170,8 @@ def unpack(archive: Path, dest: Path) -> None:
                 zipped.extractall(staging)
         else:
             with tarfile.open(archive) as tar:
-                tar.extractall(staging, **extract_options())
+                members = checked_members(tar, archive)
+                tar.extractall(staging, members=members, **extract_options())
         root = dataset_root(staging, archive)
         if dest.exists():
             dest.rmdir()
@@ -179,10 +187,42 @@ def extract_options() -> dict[str, str]:
     return {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 
 
+def checked_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
+    """The archive's members, each refused (naming it) if it would write outside the folder it is
+    unpacked into: an absolute path, a `..` component, a link whose target leads out, a device."""
+    members = tar.getmembers()
+    for member in members:
+        problem = member_problem(member)
+        if problem:
+            raise DataError(f"{archive} holds {member.name!r}, {problem}: not unpacked")
+    return members
+
+
+def member_problem(member: tarfile.TarInfo) -> str | None:
+    """What makes one tar member unsafe to extract, or None."""
+    if member.ischr() or member.isblk() or member.isfifo():
+        return "a device or pipe"
+    if escapes(member.name, "."):
+        return "a path that leads out of the archive's folder"
+    if member.issym() and escapes(member.linkname, os.path.dirname(member.name)):
+        return f"a symlink to {member.linkname!r} outside the archive's folder"
+    if member.islnk() and escapes(member.linkname, "."):
+        return f"a hard link to {member.linkname!r} outside the archive's folder"
+    return None
+
+
+def escapes(name: str, start: str) -> bool:
+    """True if `name`, taken relative to folder `start` of the archive, is absolute or leads out."""
+    if os.path.isabs(name) or name.startswith("\\"):
+        return True
+    return os.path.normpath(os.path.join(start, name)).split(os.sep)[0] == ".."
+
+
 def dataset_root(folder: Path, archive: Path) -> Path:
-    """The folder inside the extracted archive that holds the dataset, its layout checked."""
-    candidates = [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]
-    root = next((c for c in candidates if is_dataset(c)), None)
+    """The folder inside the extracted archive that holds the dataset, its layout checked; a
+    symlink is never taken for it (renamed to `dest`, it would point elsewhere or nowhere)."""
+    candidates = [folder, *sorted(p for p in folder.rglob("*") if real_folder(p))]
+    root = next((c for c in candidates if is_dataset(c) and real_layout(c)), None)
     if root is None:
         raise DataError(f"{archive} holds no {IMAGES_DIR}/ and {MASKS_DIR}/: not AeroScapes")
     images = {p.stem for p in (root / IMAGES_DIR).iterdir() if is_image_file(p)}
@@ -193,6 +233,26 @@ def dataset_root(folder: Path, archive: Path) -> Path:
     return root
 
 
+def real_folder(path: Path) -> bool:
+    """True for a folder that is not a symlink."""
+    return path.is_dir() and not path.is_symlink()
+
+
+def real_layout(root: Path) -> bool:
+    """True if the image and mask folders under `root` are real folders, not symlinks."""
+    return all(real_folder(root / name) for name in (IMAGES_DIR, MASKS_DIR))
+
+
+def count_images(dest: Path) -> int:
+    """The number of images in the dataset at `dest`; a missing dataset is a `DataError`."""
+    if not (is_dataset(dest) and real_layout(dest)):
+        raise DataError(
+            f"{dest} holds no {IMAGES_DIR}/ and {MASKS_DIR}/ after unpacking: delete it and run "
+            "again"
+        )
+    return sum(1 for p in (dest / IMAGES_DIR).iterdir() if is_image_file(p))
+
+
 def prepare(
     dest: Path,
     url: str,
@@ -201,16 +261,21 @@ def prepare(
     size: int | None = None,
     keep_archive: bool = False,
 ) -> bool:
-    """Make `dest` hold AeroScapes; return False if it already did (nothing is touched then)."""
+    """Make `dest` hold AeroScapes; return False if it already did (nothing is touched then).
+
+    Only an archive downloaded here is deleted after unpacking (unless `keep_archive`); one that
+    existed already is the user's and stays.
+    """
     if is_dataset(dest):
         return False
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise DataError(f"{dest} exists and is not an AeroScapes dataset: move it or choose dest=")
-    if not archive.exists():
+    downloaded = not archive.exists()
+    if downloaded:
         download(url, archive)
-    verify(archive, size, sha256)
+    verify(archive, size, sha256, downloaded)
     unpack(archive, dest)
-    if not keep_archive:
+    if downloaded and not keep_archive:
         archive.unlink()
     return True
 
@@ -221,9 +286,9 @@ def main(cfg: DictConfig) -> None:
     dest = Path(cfg.dest)
     try:
         done = prepare(dest, cfg.url, Path(cfg.archive), cfg.sha256, cfg.size, cfg.keep_archive)
+        images = count_images(dest)
     except DroneSegError as error:
         raise SystemExit(f"error: {error}") from None
-    images = sum(1 for p in (dest / IMAGES_DIR).iterdir() if is_image_file(p))
     state = "Unpacked" if done else "Already there:"
     print(f"{state} AeroScapes in {dest} ({images} images); train with data.root={dest}")
 
