@@ -22,8 +22,9 @@ from drone_seg.data.layout import Samples
 log = logging.getLogger(__name__)
 
 FILE_NAME = "class_counts.npz"
-# Bumped whenever the meaning of a cached row changes, so that old caches are ignored.
-VERSION = 1
+# Bumped whenever the meaning of a cached row changes, so that old caches are ignored (2: images
+# fully decoded, orientation tags).
+VERSION = 2
 
 
 def user_cache_dir() -> Path:

@@ -12,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 
-from drone_seg.classes import CLASS_NAMES
+from drone_seg.classes import CLASS_NAMES, IGNORE_INDEX
 from drone_seg.data.assignment import TRAIN, VAL
 from drone_seg.data.layout import Samples
 from drone_seg.data.masks import DESCRIPTIONS
@@ -34,6 +34,45 @@ def check_sizes(samples: Samples, stats: DatasetStats) -> None:
         )
 
 
+def check_labelled(samples: Samples, stats: DatasetStats) -> None:
+    """Some mask must hold a labelled pixel (a class id, not the ignore label): stop otherwise, as
+    there is nothing to learn; warn about the masks that hold none."""
+    labelled = stats.counts.sum(axis=1)
+    if not labelled.any():
+        raise DataError(
+            f"no mask of the {len(samples)} in {samples.mask_paths[0].parent} holds a labelled "
+            f"pixel (all are {IGNORE_INDEX}, ignored): nothing to learn; check data.masks_dir and "
+            "the masks' encoding"
+        )
+    empty = np.flatnonzero(labelled == 0)
+    if empty.size:
+        log.warning(
+            "%d masks hold no labelled pixel (only %d, ignored), e.g. %s: they add nothing",
+            empty.size,
+            IGNORE_INDEX,
+            samples.mask_paths[int(empty[0])],
+        )
+
+
+def log_orientations(samples: Samples, stats: DatasetStats, shown: int = 3) -> None:
+    """Warn once when files carry an EXIF orientation tag other than 1: they are read as stored."""
+    tagged = [
+        str(paths[n])
+        for column, paths in enumerate((samples.image_paths, samples.mask_paths))
+        for n in np.flatnonzero(stats.orientations[:, column] > 1).tolist()
+    ]
+    if tagged:
+        more = f" and {len(tagged) - shown} more" if len(tagged) > shown else ""
+        log.warning(
+            "%d files carry an EXIF orientation tag (%s%s): their pixels are used as stored, the "
+            "tag ignored, as for every image and mask; rotate the pixels if the labels follow the "
+            "tag",
+            len(tagged),
+            ", ".join(tagged[:shown]),
+            more,
+        )
+
+
 def log_encodings(stats: DatasetStats) -> None:
     """Say which mask encodings were found, and how many masks use each."""
     for encoding, count in sorted(Counter(stats.encodings).items()):
@@ -47,6 +86,20 @@ def check_not_empty(subset: np.ndarray, codes: tuple[int, ...], source: str) -> 
             name = ("train", "val")[code]
             raise ConfigError(
                 f"{source} puts no image in {name}: change it so that {name} gets some"
+            )
+
+
+def check_labelled_subsets(
+    counts: np.ndarray, subset: np.ndarray, codes: tuple[int, ...], source: str
+) -> None:
+    """The subsets in `codes` (0 train, 1 val) must each hold a labelled pixel: a val side with
+    none scores nothing, a train side with none learns nothing."""
+    for code in codes:
+        if not counts[subset == code].any():
+            name = ("train", "val")[code]
+            raise ConfigError(
+                f"{source} puts {int((subset == code).sum())} images in {name} but none of their "
+                f"masks holds a labelled pixel: change the split so that {name} gets labelled ones"
             )
 
 

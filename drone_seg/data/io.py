@@ -1,4 +1,10 @@
-"""Reading images and masks from disk, the way the rest of the project expects them."""
+"""Reading images and masks from disk, the way the rest of the project expects them.
+
+Orientation policy: pixels are used as stored, the EXIF orientation tag ignored, for images (OpenCV
+with `IMREAD_IGNORE_ORIENTATION`) and masks (PIL, which never applies it) alike, in training,
+evaluation and prediction: AeroScapes and common label tools label the stored pixels. Every file
+is decoded completely: a JPEG cut short, which libjpeg would fill with grey, is an error naming it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,13 @@ from drone_seg.data.masks import decode_mask
 from drone_seg.errors import DataError
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
+# OpenCV would rotate JPEGs (and, from 5.0, PNGs) by their EXIF tag; masks are read by PIL, which
+# does not: both ignore it, so that an image and its mask stay aligned.
+IMREAD_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+ORIENTATION_TAG = 0x0112  # EXIF orientation: 1 is "as stored", 2..8 flips and rotations
+# JPEG markers without a length field: TEM and the restart markers RST0..RST7.
+_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})
+_SOS, _EOI = 0xDA, b"\xff\xd9"
 
 
 def is_image_file(path: Path) -> bool:
@@ -19,32 +32,69 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
+def jpeg_is_complete(data: bytes) -> bool:
+    """True unless `data` is a JPEG cut short: its segments end before the first scan, or no end
+    marker follows the scan data (inside which 0xFF is always escaped, so 0xFFD9 is the end)."""
+    if not data.startswith(b"\xff\xd8"):
+        return True  # not a JPEG: its decoder reports truncation itself
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+        elif marker in _STANDALONE_MARKERS:
+            position += 2
+        elif marker == _SOS:
+            return data.find(_EOI, position) >= 0
+        else:
+            position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return False
+
+
 def read_image(path: Path) -> np.ndarray:
-    """Return the image at `path` as an RGB uint8 array (H, W, 3); one-line error if unreadable."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    """Return the image at `path` fully decoded, as stored (EXIF orientation ignored), as an RGB
+    uint8 array (H, W, 3); a missing, truncated or undecodable file is a one-line `DataError`."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError as error:
+        raise DataError(f"image {path} not found: restore it or remove it") from error
+    except OSError as error:
+        raise DataError(f"cannot read image {path} ({error.strerror}): check the file") from error
+    if not jpeg_is_complete(data):
+        raise DataError(f"cannot read image {path}: the JPEG is truncated; replace it or remove it")
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), IMREAD_FLAGS)
+    except cv2.error as error:
+        reason = str(error).strip().splitlines()[-1].rpartition("error: ")[2]
+        raise DataError(
+            f"cannot read image {path}: OpenCV refuses it ({reason}); replace it or remove it"
+        ) from error
     if image is None:
-        raise DataError(f"cannot read image {path}: the file is missing or not a valid image")
+        raise DataError(
+            f"cannot read image {path}: not a valid image file (truncated?); replace it or "
+            "remove it"
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """Return (height, width) of the image at `path` from its header, without decoding pixels."""
+def exif_orientation(path: Path) -> int:
+    """The EXIF orientation tag of the image at `path` (1 when absent), read from its header."""
     try:
         with Image.open(path) as image:
-            width, height = image.size
-    except FileNotFoundError as error:
-        raise DataError(f"image {path} not found: restore it or remove its mask") from error
-    except (OSError, Image.DecompressionBombError) as error:
-        raise DataError(
-            f"cannot read image {path}: not a valid image file; replace it or remove it"
-        ) from error
-    return height, width
+            value = image.getexif().get(ORIENTATION_TAG, 1)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return 1  # the file's decoder reports what is wrong with it
+    return value if isinstance(value, int) else 1
 
 
 def read_mask_encoded(path: Path) -> tuple[np.ndarray, str]:
     """Return the class-id mask at `path` as uint8 (H, W) and the name of its encoding.
 
-    Read with PIL so that palette ("P") PNGs give their indices, not the luminance of their colours.
+    Read with PIL so that palette ("P") PNGs give their indices, not the luminance of their colours;
+    `load()` decodes every pixel, so a truncated file is an error (PIL's default
+    `ImageFile.LOAD_TRUNCATED_IMAGES=False`).
     """
     try:
         with Image.open(path) as mask:
@@ -52,7 +102,7 @@ def read_mask_encoded(path: Path) -> tuple[np.ndarray, str]:
             return decode_mask(mask, path)
     except FileNotFoundError as error:
         raise DataError(f"mask {path} not found: restore it or remove its image") from error
-    except (OSError, Image.DecompressionBombError) as error:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise DataError(
             f"cannot read mask {path}: not a valid image file (truncated?); replace it"
         ) from error

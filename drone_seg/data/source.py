@@ -26,10 +26,13 @@ from drone_seg.data.assignment import (
     write_split_file,
 )
 from drone_seg.data.checks import (
+    check_labelled,
+    check_labelled_subsets,
     check_not_empty,
     check_sizes,
     check_val_classes,
     log_encodings,
+    log_orientations,
 )
 from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR, Samples, find_samples
 from drone_seg.data.split_report import split_report
@@ -105,21 +108,27 @@ class DataSource:
             )
 
     def scan(self) -> tuple[Samples, DatasetStats]:
-        """Find the image/mask pairs, gather their statistics (cached) and check their sizes."""
+        """Find the image/mask pairs, gather their statistics (cached), check their sizes and that
+        something is labelled."""
         if self.samples is None or self.stats is None:
             samples = find_samples(self.root, self.images_dir, self.masks_dir, self.ids_file)
             stats = dataset_statistics(samples, self.cache_dir)
             check_sizes(samples, stats)
+            check_labelled(samples, stats)
             log_encodings(stats)
+            log_orientations(samples, stats)
             self.samples, self.stats = samples, stats
         return self.samples, self.stats
 
     def make_split(self, check_classes: bool = True) -> None:
-        """Split the images and make the report (`split_report`); with `check_classes`, stop if
-        train is empty or val lacks a class that the split could have given it."""
+        """Split the images and make the report (`split_report`); stop if val is empty or holds
+        no labelled pixel; with `check_classes`, also if train is, or val lacks a class that the
+        split could have given it."""
         samples, stats = self.scan()
         subset, source = self.assign(samples.ids, stats)
-        check_not_empty(subset, (TRAIN, VAL) if check_classes else (VAL,), source)
+        codes = (TRAIN, VAL) if check_classes else (VAL,)
+        check_not_empty(subset, codes, source)
+        check_labelled_subsets(stats.counts, subset, codes, source)
         if check_classes:
             grouped = self.split == "sequence" and self.split_file is None
             units = np.array([sequence_of(i) if grouped else i for i in samples.ids])

@@ -1,8 +1,9 @@
-"""Per-image statistics: class pixel counts, mask and image sizes, mask encoding.
+"""Per-image statistics: class pixel counts, mask and image sizes, mask encoding, EXIF orientation.
 
 They are the basis of the split, the split report, the checks before training and class weights.
-Masks are decoded in threads (PIL releases the GIL while decoding) and images only have their
-headers read; the table is cached per file by `cache.py`, so a second run reads no pixels.
+Every image and mask is decoded completely, by the readers training uses (`io.py`), in threads
+(OpenCV and PIL release the GIL while decoding), so that a truncated or corrupt file stops the run
+here, naming it. The table is cached per file by `cache.py`: a second run decodes no pixels.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ import numpy as np
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
 from drone_seg.data.cache import StatsCache
-from drone_seg.data.io import image_size, read_mask_encoded
+from drone_seg.data.io import exif_orientation, read_image, read_mask_encoded
 from drone_seg.data.layout import Samples
 from drone_seg.data.masks import ENCODINGS
 from drone_seg.errors import DataError
 
 log = logging.getLogger(__name__)
 
-# Columns of one row: class pixel counts, ignored pixels, mask h, w, image h, w, encoding index.
-ROW_WIDTH = NUM_CLASSES + 6
+# Columns of one row: class pixel counts, ignored pixels, mask h, w, image h, w, encoding index,
+# EXIF orientation tag of the image and of the mask (1 when absent).
+ROW_WIDTH = NUM_CLASSES + 8
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,11 @@ class DatasetStats:
         """The mask encoding of each image (see `masks.ENCODINGS`)."""
         return [ENCODINGS[i] for i in self.table[:, NUM_CLASSES + 5]]
 
+    @property
+    def orientations(self) -> np.ndarray:
+        """(images, 2) EXIF orientation tag of each image and of its mask (1: none or as stored)."""
+        return self.table[:, NUM_CLASSES + 6 : NUM_CLASSES + 8]
+
 
 def mask_class_counts(path: Path) -> tuple[np.ndarray, int, tuple[int, int], str]:
     """Pixel count per class, ignored pixels, (height, width), encoding of the mask at `path`.
@@ -79,14 +86,17 @@ def mask_class_counts(path: Path) -> tuple[np.ndarray, int, tuple[int, int], str
 
 
 def scan_pair(image_path: Path, mask_path: Path) -> np.ndarray:
-    """The statistics row of one image/mask pair (see ROW_WIDTH)."""
+    """The statistics row of one image/mask pair (see ROW_WIDTH), both decoded completely."""
     counts, ignored, mask_shape, encoding = mask_class_counts(mask_path)
+    image_shape = read_image(image_path).shape[:2]
     row = np.empty(ROW_WIDTH, dtype=np.int64)
     row[:NUM_CLASSES] = counts
     row[NUM_CLASSES] = ignored
     row[NUM_CLASSES + 1 : NUM_CLASSES + 3] = mask_shape
-    row[NUM_CLASSES + 3 : NUM_CLASSES + 5] = image_size(image_path)
+    row[NUM_CLASSES + 3 : NUM_CLASSES + 5] = image_shape
     row[NUM_CLASSES + 5] = ENCODINGS.index(encoding)
+    row[NUM_CLASSES + 6] = exif_orientation(image_path)
+    row[NUM_CLASSES + 7] = exif_orientation(mask_path)
     return row
 
 
@@ -105,7 +115,7 @@ def dataset_statistics(samples: Samples, cache_dir: Path | None) -> DatasetStats
     rows, missing = cache.load(ROW_WIDTH)
     if missing:
         todo = sorted(missing)
-        log.info("Reading %d of %d masks for class statistics", len(todo), len(samples))
+        log.info("Decoding %d of %d image/mask pairs for statistics", len(todo), len(samples))
         images = [samples.image_paths[i] for i in todo]
         masks = [samples.mask_paths[i] for i in todo]
         rows[todo] = np.stack(parallel_map(scan_pair, images, masks))

@@ -6,7 +6,9 @@ Prints, per class, its pixel and image counts, then two sets of weights normaliz
 the classes present, as `loss.class_weights=[...]` overrides: inverse frequency (1 / the class's
 share of all labelled pixels) and median frequency balancing (Eigen and Fergus, 2015: the median
 class frequency over the class's frequency, a class's frequency being its pixels over the pixels of
-the images it appears in). Absent classes get weight 0. Counts come from the statistics cache.
+the images it appears in). Absent classes get weight 0; with no labelled pixel at all there is no
+weight to give (`DataError`; the scan refuses such a dataset first). Counts come from the
+statistics cache.
 """
 
 from __future__ import annotations
@@ -19,32 +21,38 @@ from omegaconf import DictConfig
 
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.data.source import DataSource
-from drone_seg.errors import DroneSegError
+from drone_seg.errors import DataError, DroneSegError
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def present_classes(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels per class and which classes have any; no labelled pixel at all is a `DataError`."""
+    pixels = counts.sum(axis=0).astype(float)
+    present = pixels > 0
+    if not present.any():
+        raise DataError("no labelled pixel in the dataset: class weights are undefined")
+    return pixels, present
 
 
 def normalized(weights: np.ndarray, present: np.ndarray) -> np.ndarray:
     """`weights` scaled to mean 1 over the present classes, 0 for the absent ones."""
     out = np.zeros_like(weights, dtype=float)
-    if present.any():
-        out[present] = weights[present] / weights[present].mean()
+    out[present] = weights[present] / weights[present].mean()
     return out
 
 
 def inverse_frequency(counts: np.ndarray) -> np.ndarray:
-    """Per-class weights 1 / (class pixels / labelled pixels), normalized to mean 1."""
-    pixels = counts.sum(axis=0).astype(float)
-    present = pixels > 0
+    """Per-class weights 1 / (class pixels / labelled pixels), normalized to mean 1, 0 if absent."""
+    pixels, present = present_classes(counts)
     weights = np.zeros_like(pixels)
     weights[present] = pixels.sum() / pixels[present]
     return normalized(weights, present)
 
 
 def median_frequency(counts: np.ndarray) -> np.ndarray:
-    """Per-class median frequency balancing weights, normalized to mean 1."""
-    pixels = counts.sum(axis=0).astype(float)
-    present = pixels > 0
+    """Per-class median frequency balancing weights, normalized to mean 1, 0 if absent."""
+    pixels, present = present_classes(counts)
     image_pixels = counts.sum(axis=1).astype(float)
     pixels_where_present = (counts > 0).astype(float).T @ image_pixels
     frequency = np.zeros_like(pixels)
@@ -89,9 +97,10 @@ def main(cfg: DictConfig) -> None:
         source = DataSource.from_config(cfg.data)
         source.prepare()
         _, stats = source.scan()
+        text = stats_text(stats.counts, int(stats.ignored.sum()), source.root)
     except DroneSegError as error:
         raise SystemExit(f"error: {error}") from None
-    print(stats_text(stats.counts, int(stats.ignored.sum()), source.root))
+    print(text)
 
 
 if __name__ == "__main__":
