@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
-from drone_seg.synthetic import generate_dataset, plan_sequences
-from drone_seg.synthetic import objects as synthetic
-from drone_seg.synthetic.objects import main
+from drone_seg.errors import ConfigError, DataError
+from drone_seg.synthetic import generate_dataset, plan_sequences, writer
 
 SMALL = {"width": 128, "height": 96}
 RARE_CLASSES = ("person", "bike", "drone", "animal")
@@ -158,11 +160,29 @@ def test_refuses_non_empty_destination_and_leaves_it_alone(tmp_path: Path) -> No
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="--overwrite") as error:
+    with pytest.raises(ConfigError, match="overwrite=true") as error:
         generate_dataset(out, num_images=2, **SMALL)
     assert str(out) in str(error.value) and "\n" not in str(error.value)
     assert tree_bytes(out) == {"notes.txt": b"keep me"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("num_images", 0), ("frames_per_sequence", 0), ("width", 0), ("height", "64"), ("seed", -1)],
+)
+def test_bad_setting_names_its_key_and_writes_nothing(tmp_path: Path, setting: str, value) -> None:
+    spec = {"num_images": 2, "frames_per_sequence": 2, "seed": 0, **SMALL, setting: value}
+    with pytest.raises(ConfigError, match=rf"^{setting}={value!r}: expected a whole number"):
+        generate_dataset(tmp_path / "set", **spec)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_names_the_file_and_leaves_no_dataset(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(writer.cv2, "imwrite", lambda *args: False)
+    with pytest.raises(DataError, match=r"could not write \S+000000_000\.jpg: check"):
+        generate_dataset(tmp_path / "set", num_images=2, **SMALL)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_overwrite_replaces_an_existing_folder(tmp_path: Path) -> None:
@@ -183,27 +203,23 @@ def test_interrupted_generation_leaves_no_dataset(tmp_path: Path, monkeypatch) -
             raise KeyboardInterrupt
         written.append(image_id)
 
-    monkeypatch.setattr(synthetic, "write_frame", failing_write)
+    monkeypatch.setattr(writer, "write_frame", failing_write)
     with pytest.raises(KeyboardInterrupt):
         generate_dataset(tmp_path / "set", num_images=4, **SMALL)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_writes_the_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def synthesize(cwd: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m drone_seg.synthesize` with Hydra overrides in `cwd`."""
+    command = [sys.executable, "-m", "drone_seg.synthesize", *overrides]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_command_writes_the_dataset_and_refuses_to_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "cli"
-    args = [
-        "--out",
-        str(out),
-        "--num-images",
-        "3",
-        "--seed",
-        "1",
-        "--width",
-        "96",
-        "--height",
-        "64",
-    ]
-    main([*args, "--frames-per-sequence", "2"])
+    args = [f"dir={out}", "num_images=3", "seed=1", "width=96", "height=64"]
+    result = synthesize(tmp_path, *args, "frames_per_sequence=2")
+    assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.stem for p in (out / "JPEGImages").glob("*.jpg")) == [
         "000000_000",
         "000000_001",
@@ -211,7 +227,30 @@ def test_cli_writes_the_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[st
     ]
     with Image.open(out / "JPEGImages" / "000000_000.jpg") as image:
         assert image.size == (96, 64)
-    printed = capsys.readouterr().out.strip()
+    printed = result.stdout.strip()
     assert len(printed.splitlines()) == 1 and str(out) in printed and "3" in printed
-    with pytest.raises(FileExistsError):
-        main(args)
+    before = tree_bytes(out)
+    again = synthesize(tmp_path, *args)
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines()[-1].startswith(f"error: {out} already exists")
+    assert tree_bytes(out) == before
+    bad = synthesize(tmp_path, f"dir={tmp_path / 'other'}", "num_images=ten")
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines()[-1] == (
+        "error: num_images='ten': expected a whole number of at least 1"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli"]
+
+
+def test_command_defaults_are_the_training_set(tmp_path: Path) -> None:
+    config_dir = str(Path(__file__).resolve().parents[1] / "conf")
+    with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
+        command = compose("synthesize")
+        training = compose("train", overrides=["data=synthetic"]).data.synthetic
+        custom = compose("synthesize", overrides=["num_images=7", "width=64"])
+    assert {key: command[key] for key in training} == dict(training)
+    assert custom.dir.endswith("synthetic-7x64x272-seed0")
+    help_text = synthesize(tmp_path, "--help")
+    assert help_text.returncode == 0
+    for key in ("dir:", "num_images:", "frames_per_sequence:", "overwrite:"):
+        assert key in help_text.stdout
