@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
+from drone_seg.data.assignment import UNUSED, VAL, official_assignment
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic import generate_dataset, plan_sequences, writer
 
@@ -82,6 +83,14 @@ def test_splits_partition_whole_sequences(small_set: tuple[Path, list[str]]) -> 
         subset: {i.split("_")[0] for i in part} for subset, part in (("trn", train), ("val", val))
     }
     assert not sequences["trn"] & sequences["val"]
+
+
+def test_official_split_reads_the_lists_back(small_set: tuple[Path, list[str]]) -> None:
+    root, ids = small_set
+    lists = root / "ImageSets"
+    subset = official_assignment(ids, lists / "trn.txt", lists / "val.txt")
+    val = [i for i, s in zip(ids, subset, strict=True) if s == VAL]
+    assert (subset != UNUSED).all() and val == read_ids(lists / "val.txt")
 
 
 def test_images_and_masks_match(small_set: tuple[Path, list[str]]) -> None:

@@ -108,3 +108,13 @@ def write_split_file(path: Path, ids: list[str], subset: np.ndarray) -> None:
         writer.writerow(["image", "subset"])
         for code, name in enumerate(SUBSETS):
             writer.writerows((i, name) for i, s in zip(ids, subset, strict=True) if s == code)
+
+
+def write_official_lists(
+    ids: list[str], subset: np.ndarray, train_list: Path, val_list: Path
+) -> None:
+    """Write the subsets as the id lists `official_assignment` reads (AeroScapes' ImageSets/):
+    one id per line, in dataset order; left-out images in neither."""
+    for code, path in ((TRAIN, train_list), (VAL, val_list)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{i}\n" for i, s in zip(ids, subset, strict=True) if s == code))

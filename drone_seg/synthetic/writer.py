@@ -11,13 +11,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from drone_seg.data.assignment import TRAIN, VAL, write_official_lists
+from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic.render import render_sequence
 from drone_seg.synthetic.scenes import SequencePlan, plan_sequences
 
-IMAGES_DIR = "JPEGImages"
-MASKS_DIR = "SegmentationClass"
-SPLITS_DIR = "ImageSets"
+# AeroScapes' official split, where `data.split=official` reads it (conf/data/aeroscapes.yaml).
+TRAIN_LIST, VAL_LIST = "ImageSets/trn.txt", "ImageSets/val.txt"
 JPEG_QUALITY = 92
 VAL_FRACTION = 0.2
 
@@ -44,12 +45,9 @@ def write_frame(root: Path, image_id: str, image: np.ndarray, mask: np.ndarray) 
 def write_splits(root: Path, plans: Sequence[SequencePlan], seed: int) -> None:
     """ImageSets/trn.txt and val.txt, splitting by whole sequences."""
     val = validation_sequences(len(plans), seed)
-    for name, subset in (
-        ("trn", [p for p in plans if p.index not in val]),
-        ("val", [p for p in plans if p.index in val]),
-    ):
-        ids = [i for plan in subset for i in plan.image_ids]
-        (root / SPLITS_DIR / f"{name}.txt").write_text("".join(f"{i}\n" for i in ids))
+    ids = [i for plan in plans for i in plan.image_ids]
+    subset = np.array([VAL if p.index in val else TRAIN for p in plans for _ in p.image_ids])
+    write_official_lists(ids, subset, root / TRAIN_LIST, root / VAL_LIST)
 
 
 def check_settings(**values: int) -> None:
@@ -112,7 +110,7 @@ def generate_dataset(
     if staging.exists():
         shutil.rmtree(staging)
     try:
-        for sub in (IMAGES_DIR, MASKS_DIR, SPLITS_DIR):
+        for sub in (IMAGES_DIR, MASKS_DIR):
             (staging / sub).mkdir(parents=True)
         for plan in plans:
             frames = render_sequence(plan, width, height)
