@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from test_data_helpers import frame_ids, image_for, scene_masks, write_dataset
+from torch.utils.data import DataLoader
 
-from drone_seg.data.dataset import SegmentationDataset
+from drone_seg.data.dataset import SampleError, SegmentationDataset
 from drone_seg.data.io import jpeg_is_complete, read_image, read_mask
 from drone_seg.data.layout import find_samples
 from drone_seg.data.source import DataSource
@@ -207,3 +208,16 @@ def test_train_stops_before_the_first_step_naming_a_truncated_jpeg(tmp_path: Pat
     assert last.startswith("error: ") and str(bad) in last, result.stderr[-2000:]
     assert "Traceback" not in result.stderr and "Premature end" not in result.stderr
     assert not list((tmp_path / "run").rglob("*.ckpt"))
+
+
+def test_a_worker_that_cannot_read_a_file_reports_one_line_naming_it(
+    root: Path, tmp_path: Path
+) -> None:
+    samples = find_samples(root, "JPEGImages", "SegmentationClass")
+    loader = DataLoader(SegmentationDataset(root, samples), batch_size=4, num_workers=1)
+    truncate(samples.image_paths[2], 0.5)
+    with pytest.raises(DataError) as caught:
+        next(iter(loader))
+    assert isinstance(caught.value, SampleError)
+    expected = f"cannot read image {samples.image_paths[2]}: the JPEG is truncated"
+    assert str(caught.value) == f"{expected}; replace it or remove it"

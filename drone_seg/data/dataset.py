@@ -17,6 +17,19 @@ from drone_seg.errors import DataError
 Transform = Callable[..., dict[str, Any]]
 
 
+class SampleError(DataError):
+    """A sample that cannot be read (naming its file), found after the start-up scan.
+
+    A DataLoader worker sends its error to the main process as the text of the whole traceback and
+    rebuilds it from that text; only the last line, this error's own message, is kept, so that
+    the command still reports one line.
+    """
+
+    def __init__(self, message: str) -> None:
+        own = message.rstrip().rpartition("\n")[2].partition(f"{type(self).__name__}: ")[2]
+        super().__init__(own if message.startswith("Caught ") and own else message)
+
+
 class SegmentationDataset(Dataset):
     """The samples of a dataset rooted at `root`, read from disk on each access.
 
@@ -39,9 +52,12 @@ class SegmentationDataset(Dataset):
         if seed is not None and hasattr(self.transform, "set_random_seed"):
             self.transform.set_random_seed(seed)
         image_path, mask_path = self.samples.image_paths[index], self.samples.mask_paths[index]
-        image, mask = read_image(image_path), read_mask(mask_path)
+        try:
+            image, mask = read_image(image_path), read_mask(mask_path)
+        except DataError as error:
+            raise SampleError(str(error)) from None
         if image.shape[:2] != mask.shape:
-            raise DataError(
+            raise SampleError(
                 f"image {image_path} is {image.shape[1]}x{image.shape[0]} but its mask "
                 f"{mask_path} is {mask.shape[1]}x{mask.shape[0]}: masks must match their images"
             )
@@ -50,6 +66,6 @@ class SegmentationDataset(Dataset):
             image, mask = sample["image"], sample["mask"]
         return {
             "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
-            "mask": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.uint8)),
+            "mask": torch.from_numpy(np.require(mask, np.uint8, ["C", "W"])),
             "index": index,
         }
