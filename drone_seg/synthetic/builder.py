@@ -23,7 +23,6 @@ from drone_seg.synthetic.world import Drawable, Ground, Overlay
 MIN_OBJECT_SCALE = 13.0
 BUILDING_RANGE = 220.0  # metres: buildings and trees stand up to this far from an oblique camera
 
-
 # Ground-surface codes used while placing objects.
 S_BARE, S_GREEN, S_FOREST, S_SHORE, S_WATER, S_ROAD, S_SIDEWALK = range(7)
 LAND = (S_BARE, S_GREEN)

@@ -12,9 +12,7 @@ from drone_seg.synthetic.shapes import heading_vector
 
 OBLIQUE, NADIR = "oblique", "nadir"
 
-
 REFERENCE_WIDTH = 480  # camera scales (pixels per metre) are tuned at this width
-
 
 FAR_LIMIT = 6000.0  # metres: rays meeting the ground further away count as sky
 LAYOUT_LIMIT = 1200.0  # metres: the laid-out world (roads, fields) ends this far from the camera

@@ -17,7 +17,6 @@ CAR, DRONE, BOAT = CLASS_ID["car"], CLASS_ID["drone"], CLASS_ID["boat"]
 ANIMAL, OBSTACLE, CONSTRUCTION = CLASS_ID["animal"], CLASS_ID["obstacle"], CLASS_ID["construction"]
 VEGETATION, ROAD, SKY = CLASS_ID["vegetation"], CLASS_ID["road"], CLASS_ID["sky"]
 
-
 SKY_MATERIAL = 0  # the first material of every sequence
 CROWN_CONTRAST = 0.2  # texture amplitude of tree crowns on canopy materials
 PLAIN, ROWS, WATER, CANOPY = range(4)

@@ -13,9 +13,7 @@ from drone_seg.synthetic.camera import Camera
 SUBPIXEL_BITS = 4  # fixed-point fraction bits for polygon vertices
 NEAR_PLANE = 0.25  # metres: geometry closer to the camera is clipped
 
-
 VIEW_MARGIN = 16.0  # pixels: polygons are clipped this far outside the image
-
 
 SHADOW, FOAM = 1, 2  # ground shading codes; 0 leaves the ground as it is
 
