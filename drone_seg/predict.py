@@ -6,6 +6,11 @@
 `drone_seg.export`). Each image gives `<stem>.png` (class ids, mode L, full resolution),
 `<stem>_color.png` and `<stem>_overlay.jpg`, under the same subfolders as in the input; each video
 gives `<stem>_overlay.mp4`; `submission=csv` adds `submission.csv` (see `drone_seg.inference.rle`).
+
+Inputs are never harmed: a run whose outputs would replace an input file, or land where a folder
+or glob input would read them back next time, is refused before anything is written; an output
+folder inside the input folder is left out of the search. Files that cannot be decoded are
+skipped with a warning; a run that predicts nothing ends in an error.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from __future__ import annotations
 import csv
 import glob
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import takewhile
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 import cv2
 import hydra
@@ -39,6 +46,10 @@ log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm"})
 SUBMISSION_FILE = "submission.csv"
+IMAGE_OUTPUTS: tuple[str, ...] = ("{}.png", "{}_color.png", "{}_overlay.jpg")
+VIDEO_OUTPUTS: tuple[str, ...] = ("{}_overlay.mp4",)
+# Errors decoding one image (beyond read_image's DataError): skip that file, never abort the run.
+DECODE_ERRORS: tuple[type[Exception], ...] = (DataError, cv2.error, OSError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,12 @@ class Source:
     @property
     def is_video(self) -> bool:
         return self.path.suffix.lower() in VIDEO_SUFFIXES
+
+    def outputs(self, folder: Path) -> list[Path]:
+        """The files predicting this source writes into `folder`."""
+        names = VIDEO_OUTPUTS if self.is_video else IMAGE_OUTPUTS
+        stem = folder / self.stem
+        return [stem.with_name(name.format(stem.name)) for name in names]
 
 
 @dataclass(frozen=True)
@@ -75,22 +92,46 @@ class PredictResult:
     skipped: list[Path] = field(default_factory=list)
 
 
-def find_sources(pattern: str) -> list[Source]:
+def search_root(pattern: str) -> Path | None:
+    """The folder a folder or glob input is searched in (None for a single file)."""
+    path = Path(pattern)
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return path
+    return Path(*takewhile(lambda part: not set(part) & set("*?["), path.parts))
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    """Whether resolved `path` is `folder` or lies inside it (both resolved)."""
+    return path == folder or folder in path.parents
+
+
+def find_sources(pattern: str, output: Path | None = None) -> list[Source]:
     """The image and video files `pattern` names: a file, a folder (recursively) or a glob.
 
     Stems keep the path relative to the folder (or to the glob's fixed leading folders), so
     outputs keep the input's subfolders and same-named files in different folders do not clash.
+    An `output` folder inside the searched folder is left out, so earlier predictions are never
+    read back as inputs.
     """
     path = Path(pattern)
-    if path.is_file():
+    base = search_root(pattern)
+    if base is None:
         return [Source(path, path.stem)]
-    if path.is_dir():
-        base, files = path, path.rglob("*")
-    else:
-        base = Path(*takewhile(lambda part: not set(part) & set("*?["), path.parts))
-        files = (Path(name) for name in glob.iglob(pattern, recursive=True))
+    files = (
+        path.rglob("*") if path.is_dir() else (Path(f) for f in glob.iglob(pattern, recursive=True))
+    )
     known = IMAGE_SUFFIXES | VIDEO_SUFFIXES
     found = sorted(f for f in files if f.is_file() and f.suffix.lower() in known)
+    if output is not None and output.resolve() != base.resolve():
+        own = output.resolve()
+        kept = [f for f in found if not _is_within(f.parent.resolve(), own)]
+        if len(kept) < len(found):
+            log.info(
+                "Left out %d file(s) inside the output folder %s", len(found) - len(kept), output
+            )
+        found = kept
     if not found:
         raise DataError(f"input={pattern} names no image or video file (nor a folder holding any)")
     sources = [Source(f, f.relative_to(base).with_suffix("").as_posix()) for f in found]
@@ -118,28 +159,93 @@ def count_frames(sources: list[Source]) -> int:
     return total
 
 
+def check_outputs_spare_inputs(
+    sources: list[Source], pattern: str, output: Path, submission: bool
+) -> None:
+    """Refuse, before anything is written, outputs that would replace an input file (by resolved
+    path, or the same file under another name), that two inputs would both write, or that would
+    land inside the searched input folder outside `output`, to be read back next run."""
+    inputs = {source.path.resolve(): source.path for source in sources}
+    inodes = {_inode(path): path for path in inputs}
+    root = search_root(pattern)
+    root = root.resolve() if root is not None else None
+    own = output.resolve()
+    writers: dict[Path, Path] = {}
+    named = [(source.path, file) for source in sources for file in source.outputs(output)]
+    if submission:
+        named.append((output / SUBMISSION_FILE, output / SUBMISSION_FILE))
+    for _, file in named:
+        replaced = inputs.get(file.resolve()) or (
+            inodes.get(_inode(file)) if file.exists() else None
+        )
+        if replaced is not None:
+            raise ConfigError(
+                f"output={output} would overwrite the input {replaced} with {file.name} "
+                "(whatever overwrite= says): choose an output= folder that holds no input"
+            )
+    for writer, file in named:
+        resolved = file.resolve()
+        if resolved in writers:
+            raise ConfigError(
+                f"input={pattern}: {writers[resolved]} and {writer} would both write {file}; "
+                "rename one or predict them separately"
+            )
+        writers[resolved] = writer
+        if root is not None and _is_within(resolved, root) and root not in own.parents:
+            raise ConfigError(
+                f"output={output} would write {file} inside the input folder {root}, where the "
+                f"next run would read it as an input: choose a subfolder (e.g. "
+                f"output={root / 'predictions'}) or a folder outside it"
+            )
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file, which names it whatever the path (hard links)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
 def read_frames(sources: list[Source], skipped: list[Path]) -> Iterator[tuple[Frame, np.ndarray]]:
-    """RGB images of every source in order; unreadable files are logged, added to `skipped`."""
+    """RGB images of every source in order; files that cannot be decoded (corrupt, truncated,
+    beyond OpenCV's pixel limit) are logged as warnings, added to `skipped`, and passed over."""
     for source in sources:
         if not source.is_video:
             try:
-                yield Frame(source), read_image(source.path)
-            except DataError as error:
-                log.warning("skipped: %s", error)
-                skipped.append(source.path)
+                image = read_image(source.path)
+            except DECODE_ERRORS as error:
+                _skip(source.path, error, skipped)
+                continue
+            yield Frame(source), image
             continue
-        capture = cv2.VideoCapture(str(source.path))
         index = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            yield Frame(source, index), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            index += 1
-        capture.release()
+        try:
+            capture = cv2.VideoCapture(str(source.path))
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                yield Frame(source, index), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                index += 1
+            capture.release()
+        except cv2.error as error:
+            _skip(source.path, error, skipped)
+            continue
         if index == 0:
             log.warning("skipped: cannot read video frames from %s", source.path)
             skipped.append(source.path)
+
+
+def _skip(path: Path, error: Exception, skipped: list[Path]) -> None:
+    """Warn in one line that `path` is skipped and why; remember it."""
+    if isinstance(error, DataError):
+        log.warning("skipped: %s", error)
+    else:
+        reason = " ".join(str(error).split())
+        log.warning("skipped: cannot decode image %s (%s: %s)", path, type(error).__name__, reason)
+    skipped.append(path)
 
 
 class OutputWriter:
@@ -150,10 +256,8 @@ class OutputWriter:
         self.folder = folder
         self.alpha = alpha
         self.video: tuple[Source, cv2.VideoWriter] | None = None
-        self.csv_file = (folder / SUBMISSION_FILE).open("w", newline="") if submission else None
-        self.csv = csv.writer(self.csv_file) if self.csv_file else None
-        if self.csv:
-            self.csv.writerow(["id", "class", "rle"])
+        self.submission = submission
+        self.csv_file: TextIO | None = None  # opened with the first prediction
 
     def __enter__(self) -> OutputWriter:
         return self
@@ -179,9 +283,13 @@ class OutputWriter:
             Image.fromarray(mask).save(stem.with_name(f"{stem.name}.png"))
             _write_image(stem.with_name(f"{stem.name}_color.png"), colorize(mask))
             _write_image(stem.with_name(f"{stem.name}_overlay.jpg"), blended)
-        if self.csv:
+        if self.submission:
+            if self.csv_file is None:
+                self.csv_file = (self.folder / SUBMISSION_FILE).open("w", newline="")
+                csv.writer(self.csv_file).writerow(["id", "class", "rle"])
+            rows = csv.writer(self.csv_file)
             for class_id in range(NUM_CLASSES):
-                self.csv.writerow([frame.id, class_id, rle.encode(mask == class_id)])
+                rows.writerow([frame.id, class_id, rle.encode(mask == class_id)])
 
     def _video_for(self, source: Source, stem: Path, shape: tuple[int, ...]) -> cv2.VideoWriter:
         if self.video is not None and self.video[0] == source:
@@ -252,8 +360,9 @@ def predict(cfg: DictConfig) -> PredictResult:
     if cfg.submission not in (None, "csv"):
         raise ConfigError(f"submission={cfg.submission} is not supported: use csv or null")
     output = Path(cfg.output)
+    sources = find_sources(str(cfg.input), output)
+    check_outputs_spare_inputs(sources, str(cfg.input), output, cfg.submission == "csv")
     check_output(output, bool(cfg.overwrite))
-    sources = find_sources(str(cfg.input))
     model = load_model(Path(cfg.ckpt_path), str(cfg.device))
     predictor = build_predictor(cfg, model)
     output.mkdir(parents=True, exist_ok=True)
@@ -265,6 +374,13 @@ def predict(cfg: DictConfig) -> PredictResult:
             writer.write(frame, image, mask)
             result.predicted += 1
             bar.update()
+    if result.predicted == 0:
+        names = ", ".join(str(path) for path in result.skipped[:3])
+        more = f" and {len(result.skipped) - 3} more" if len(result.skipped) > 3 else ""
+        raise DataError(
+            f"predicted nothing: every input was skipped as unreadable ({names}{more}); "
+            "see the warnings above"
+        )
     return result
 
 
