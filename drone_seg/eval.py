@@ -24,6 +24,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from drone_seg.config_checks import check_config
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import ConfigError, DroneSegError
 from drone_seg.models.module import SegmentationModule
@@ -150,6 +151,7 @@ def write_report(
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point: print the table, return val/dice. User errors end in one line."""
     try:
+        check_config(cfg, "eval")
         metrics = evaluate(cfg)
     except DroneSegError as error:
         raise SystemExit(f"error: {error}") from None

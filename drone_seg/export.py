@@ -20,6 +20,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from drone_seg.config_checks import check_config
 from drone_seg.errors import ConfigError, DroneSegError
 from drone_seg.inference.loading import (
     METADATA_KEY,
@@ -145,6 +146,7 @@ def export(cfg: DictConfig) -> ExportResult:
 def main(cfg: DictConfig) -> None:
     """Hydra entry point. User errors and failed checks end in one line and a non-zero exit."""
     try:
+        check_config(cfg, "export")
         result = export(cfg)
     except DroneSegError as error:
         raise SystemExit(f"error: {error}") from None

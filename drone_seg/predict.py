@@ -34,6 +34,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from drone_seg.classes import NUM_CLASSES
+from drone_seg.config_checks import check_config
 from drone_seg.data.io import IMAGE_SUFFIXES, read_image
 from drone_seg.errors import ConfigError, DataError, DroneSegError
 from drone_seg.inference import rle
@@ -388,6 +389,7 @@ def predict(cfg: DictConfig) -> PredictResult:
 def main(cfg: DictConfig) -> None:
     """Hydra entry point. User errors end in one line."""
     try:
+        check_config(cfg, "predict")
         result = predict(cfg)
     except DroneSegError as error:
         raise SystemExit(f"error: {error}") from None

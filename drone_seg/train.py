@@ -15,6 +15,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from drone_seg.callbacks.best_metrics import BestMetricsWriter
+from drone_seg.config_checks import check_config
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import DroneSegError
 from drone_seg.hparams import log_hparams
@@ -66,6 +67,7 @@ def main(cfg: DictConfig) -> float | None:
     """
     output_dir = HydraConfig.get().runtime.output_dir
     try:
+        check_config(cfg, "train")
         best = train(cfg)
     except Exception as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:

@@ -1,0 +1,420 @@
+"""Config mistakes stop every command at start-up, in one line naming the key (config_checks).
+
+Unit tests check configs composed from conf/ as the commands compose them; the end-to-end tests
+run the real commands and check that the error comes alone, in a line or two, before any data
+scan (the data root they name does not exist, and no split.csv is written).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from drone_seg.classes import NUM_CLASSES
+from drone_seg.config_checks import PRECISIONS, check_config
+from drone_seg.errors import ConfigError
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def composed(config_name: str, *overrides: str) -> DictConfig:
+    """`conf/<config_name>.yaml` with `overrides`, composed as the command line would, with
+    Hydra's runtime set so that `${hydra:runtime.output_dir}` resolves (to a folder not made)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = "/nonexistent/run"
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def options(group: str) -> list[str]:
+    """The selectable options of a config group (files not starting with `_`)."""
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def config_error(config_name: str, *overrides: str, command: str | None = None) -> str:
+    """The message check_config raises for the composed config; it must be one line."""
+    with pytest.raises(ConfigError) as caught:
+        check_config(composed(config_name, *overrides), command or config_name)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    """A file where a checkpoint is expected (its contents are not the checks' business)."""
+    path = tmp_path / "run" / "checkpoints" / "best.ckpt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not read by the checks")
+    return path
+
+
+# Every valid config in conf/ passes.
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        *([f"experiment={name}"] for name in options("experiment")),
+        *([f"{group}={name}"] for group in ("model", "loss", "optimizer", "scheduler",
+            "trainer", "augment", "data") for name in options(group)),
+        ["hparams_search=optuna"],
+        ["~logger"],
+        ["experiment=baseline", "trainer=gpu"],
+        ["trainer=ddp_cpu", "scheduler=none"],
+    ],
+    ids=lambda overrides: " ".join(overrides) or "defaults",
+)  # fmt: skip
+def test_every_train_config_in_conf_passes(overrides: list[str]) -> None:
+    check_config(composed("train", *overrides), "train")
+
+
+@pytest.mark.parametrize("command", ["eval", "predict", "export"])
+def test_the_other_commands_defaults_pass_once_given_their_mandatory_keys(
+    command: str, checkpoint: Path
+) -> None:
+    given = [f"ckpt_path={checkpoint}"] + (["input=photos/"] if command == "predict" else [])
+    check_config(composed(command, *given), command)
+
+
+@pytest.mark.parametrize("command", ["stats", "split"])
+def test_the_data_commands_defaults_pass(command: str) -> None:
+    check_config(composed(command), command)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "trainer.max_epochs=null", "trainer.max_steps=100", "trainer.limit_train_batches=5",
+        "trainer.limit_train_batches=0.25", "trainer.limit_val_batches=1.0", "trainer.devices=-1",
+        "trainer.devices=[0,1]", "trainer.devices='0,1'", "trainer.devices=auto",
+        "trainer.precision=bf16-mixed", "trainer.precision=16", "trainer.gradient_clip_val=1",
+        "trainer.fast_dev_run=3", "trainer.deterministic=warn", "data.val_batch_size=2",
+        "loss.class_weights=[0,1,2,3,4,5,6,7,8,9,10,11.5]", "model.bn_momentum=0.1",
+        "optimizer.lr=1e-3", "data.num_workers=0", "augment.crop_scale=[0.5,0.5]",
+    ],
+)  # fmt: skip
+def test_valid_values_of_every_accepted_kind_pass(override: str) -> None:
+    check_config(composed("train", override), "train")
+
+
+# Types and ranges: the message names the key, the value and what is expected.
+
+
+def test_a_word_for_an_integer_names_the_key_the_value_and_an_example() -> None:
+    assert config_error("train", "trainer.max_epochs=abc") == (
+        "trainer.max_epochs=abc must be an integer >= -1 or null (e.g. trainer.max_epochs=10)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("data.batch_size=two", "must be an integer >= 1"),
+        ("data.batch_size=0", "must be an integer >= 1"),
+        ("data.batch_size=8.5", "must be an integer >= 1"),
+        ("data.batch_size=true", "must be an integer >= 1"),
+        ("data.val_batch_size=0", "must be an integer >= 1 or null"),
+        ("data.num_workers=-1", "must be an integer >= 0"),
+        ("data.prefetch_factor=0", "must be an integer >= 1"),
+        ("data.val_fraction=1.0", "must be a number in (0, 1)"),
+        ("data.val_fraction=0", "must be a number in (0, 1)"),
+        ("data.split_seed=abc", "must be an integer"),
+        ("data.pin_memory=yes", "must be true or false"),
+        ("data.split=random", "must be one of presence, pixels, sequence, official"),
+        ("trainer.max_steps=many", "must be an integer >= -1"),
+        ("trainer.devices=0", "must be a positive integer, -1 (all), auto or device indices"),
+        ("trainer.num_nodes=0", "must be an integer >= 1"),
+        ("trainer.precision=17", "must be one of 64, 32, 16,"),
+        ("trainer.accelerator=gpuu", "must be one of auto, gpu, cpu"),
+        ("trainer.accumulate_grad_batches=0", "must be an integer >= 1"),
+        ("trainer.gradient_clip_val=-1", "must be a number >= 0 or null"),
+        ("trainer.limit_train_batches=1.5", "a fraction in [0, 1], or null"),
+        ("trainer.limit_val_batches=half", "a fraction in [0, 1], or null"),
+        ("trainer.log_every_n_steps=often", "must be an integer >= 0"),
+        ("trainer.check_val_every_n_epoch=0", "must be an integer >= 1 or null"),
+        ("augment.crop_size=[256]", "must be [height, width], two integers >= 1"),
+        ("augment.crop_size=[256,-1]", "must be [height, width], two integers >= 1"),
+        ("augment.val_size=272", "must be [height, width], two integers >= 1"),
+        ("augment.crop_scale=[0.9,0.2]", "low <= high"),
+        ("augment.crop_scale=[0,0.5]", "two area fractions in (0, 1]"),
+        ("model.name=unet", "must be one of deeplabv3_resnet101,"),
+        ("model.aux_weight=-0.5", "must be a number >= 0"),
+        ("model.bn_momentum=2", "must be a number in [0, 1] or null"),
+        ("model.mean=[0.5,0.5]", "must be 3 numbers (R, G, B)"),
+        ("model.std=[0.2,0.2,0]", "must be 3 numbers > 0 (R, G, B)"),
+        ("model.channels_last=1", "must be true or false"),
+        ("model.compile=maybe", "must be true or false"),
+        ("loss.gamma=-1", "must be a number >= 0"),
+        ("loss.smooth=soft", "must be a number >= 0"),
+        ("loss.focal_weight=-0.5", "must be a number >= 0"),
+        ("optimizer.lr=0", "must be a number > 0"),
+        ("optimizer.lr=fast", "must be a number > 0"),
+        ("optimizer.weight_decay=-0.5", "must be a number >= 0"),
+        ("optimizer.momentum=1.0", "must be a number in [0, 1)"),
+        ("scheduler.pct_start=1.5", "must be a number in (0, 1)"),
+        ("scheduler.div_factor=0", "must be a number > 0"),
+        ("scheduler.final_div_factor=-1", "must be a number > 0"),
+        ("seed=abc", "must be an integer"),
+        ("tune_lr=sometimes", "must be true or false"),
+    ],
+)
+def test_a_wrong_type_or_range_names_the_key_and_what_is_expected(
+    override: str, expected: str
+) -> None:
+    key, value = override.split("=", 1)
+    message = config_error("train", override)
+    assert message.startswith(f"{key}="), message
+    assert expected in message
+    assert f"(e.g. {key}=" in message
+    if not value.startswith("["):
+        assert message.startswith(f"{key}={value} "), message
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("batch_size=0", "batch_size=0 must be an integer >= 1"),
+        ("size=[272]", "size=[272] must be a positive integer or [height, width]"),
+        ("tile.size=big", "tile.size=big must be a positive integer or [height, width]"),
+        ("tile.overlap=-1", "tile.overlap=-1 must be an integer >= 0"),
+        ("tile.scale=0", "tile.scale=0 must be a number > 0"),
+        ("tta.hflip=1", "tta.hflip=1 must be true or false"),
+        ("tta.scales=[]", "tta.scales=[] must be a non-empty list of numbers > 0"),
+        ("tta.scales=[1.0,-0.5]", "tta.scales=[1.0,-0.5] must be a non-empty list"),
+        ("submission=json", "submission=json must be one of csv or null"),
+        ("overlay_alpha=2", "overlay_alpha=2 must be a number in [0, 1]"),
+        ("overwrite=yes", "overwrite=yes must be true or false"),
+        ("tile.enabled=true", "tile.overlap=600 must be smaller than tile.size=[512,512]"),
+    ],
+)
+def test_predict_settings_are_checked(override: str, expected: str, checkpoint: Path) -> None:
+    extra = ["tile.overlap=600"] if override == "tile.enabled=true" else []
+    message = config_error("predict", f"ckpt_path={checkpoint}", "input=x", override, *extra)
+    assert message.startswith(expected), message
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("format=tflite", "format=tflite must be one of onnx, torchscript"),
+        ("opset=six", "opset=six must be an integer >= 7"),
+        ("tolerance=-1", "tolerance=-1 must be a number >= 0"),
+        ("size=[272]", "size=[272] must be [height, width], two integers >= 1 or null"),
+        ("check_shapes=[[2,181]]", "check_shapes=[[2,181]] must be a list of [batch, height"),
+        ("seed=x", "seed=x must be an integer"),
+    ],
+)
+def test_export_settings_are_checked(override: str, expected: str, checkpoint: Path) -> None:
+    message = config_error("export", f"ckpt_path={checkpoint}", override)
+    assert message.startswith(expected), message
+
+
+def test_eval_checks_its_trainer_and_data_keys(checkpoint: Path) -> None:
+    message = config_error("eval", f"ckpt_path={checkpoint}", "trainer.devices=none")
+    assert message.startswith("trainer.devices=none must be")
+    message = config_error("eval", f"ckpt_path={checkpoint}", "data.batch_size=two")
+    assert message.startswith("data.batch_size=two must be")
+
+
+def test_the_data_commands_check_the_data_keys() -> None:
+    assert config_error("stats", "data.val_fraction=2").startswith("data.val_fraction=2 must")
+    assert config_error("split", "augment.crop_size=[0,1]").startswith("augment.crop_size=")
+
+
+def test_precisions_are_lightnings() -> None:
+    from lightning.fabric.plugins.precision import precision
+
+    lightnings = (
+        typing.get_args(precision._PRECISION_INPUT_INT)
+        + typing.get_args(precision._PRECISION_INPUT_STR)
+        + typing.get_args(precision._PRECISION_INPUT_STR_ALIAS)
+    )
+    assert set(PRECISIONS) == set(lightnings)
+
+
+# Per-class lists.
+
+
+def test_class_weights_of_the_wrong_length_name_the_key_not_alpha() -> None:
+    message = config_error("train", "loss.class_weights=[1,2]")
+    assert message.startswith("loss.class_weights=[1,2] must be null or a list of 12 numbers >= 0")
+    assert "alpha" not in message
+    assert NUM_CLASSES == 12
+
+
+def test_class_weights_must_not_be_negative() -> None:
+    weights = ",".join(["1.0"] * (NUM_CLASSES - 1) + ["-0.5"])
+    message = config_error("train", f"loss.class_weights=[{weights}]")
+    assert message.startswith(f"loss.class_weights=[{weights}] must be null or a list of 12")
+
+
+def test_class_weights_of_every_class_pass() -> None:
+    weights = ",".join(str(i) for i in range(NUM_CLASSES))
+    check_config(composed("train", f"loss.class_weights=[{weights}]"), "train")
+
+
+# Files the config names.
+
+
+def test_a_missing_checkpoint_to_resume_from(tmp_path: Path) -> None:
+    message = config_error("train", f"ckpt_path={tmp_path / 'none.ckpt'}")
+    assert message == (
+        f"ckpt_path={tmp_path / 'none.ckpt'} does not exist: point it at a checkpoint file, "
+        "e.g. ckpt_path=<run>/checkpoints/last.ckpt"
+    )
+
+
+def test_a_folder_as_checkpoint(tmp_path: Path) -> None:
+    assert config_error("train", f"ckpt_path={tmp_path}").startswith(
+        f"ckpt_path={tmp_path} is a folder, not a file"
+    )
+
+
+@pytest.mark.parametrize("command", ["eval", "predict", "export"])
+def test_the_other_commands_refuse_a_missing_checkpoint(command: str, tmp_path: Path) -> None:
+    given = ["input=x"] if command == "predict" else []
+    message = config_error(command, f"ckpt_path={tmp_path / 'x.onnx'}", *given)
+    assert message.startswith(f"ckpt_path={tmp_path / 'x.onnx'} does not exist")
+
+
+def test_an_existing_checkpoint_to_resume_from_passes(checkpoint: Path) -> None:
+    check_config(composed("train", f"ckpt_path={checkpoint}"), "train")
+
+
+def test_a_missing_split_file(tmp_path: Path) -> None:
+    split = tmp_path / "split.csv"
+    message = config_error("train", f"data.split_file={split}")
+    assert message.startswith(f"data.split_file={split} does not exist")
+    split.write_text("image,subset\n")
+    check_config(composed("train", f"data.split_file={split}"), "train")
+
+
+def test_an_ids_file_is_read_relative_to_the_data_root(tmp_path: Path) -> None:
+    (tmp_path / "ImageSets").mkdir()
+    overrides = ["data=folders", f"data.root={tmp_path}", "data.ids_file=ImageSets/ids.txt"]
+    message = config_error("train", *overrides)
+    assert message.startswith(
+        f"data.ids_file=ImageSets/ids.txt does not exist ({tmp_path / 'ImageSets' / 'ids.txt'};"
+    )
+    (tmp_path / "ImageSets" / "ids.txt").write_text("000001\n")
+    check_config(composed("train", *overrides), "train")
+
+
+def test_an_absolute_ids_file_is_checked_whatever_the_root(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    message = config_error("train", f"data.root={tmp_path / 'nowhere'}", f"data.ids_file={ids}")
+    assert message.startswith(f"data.ids_file={ids} does not exist")
+
+
+def test_a_relative_ids_file_under_a_missing_root_is_left_to_the_data_checks(
+    tmp_path: Path,
+) -> None:
+    cfg = composed("train", f"data.root={tmp_path / 'nowhere'}", "data.ids_file=ids.txt")
+    check_config(cfg, "train")
+
+
+# Mandatory keys.
+
+
+@pytest.mark.parametrize("command", ["predict", "export", "eval"])
+def test_a_command_without_its_checkpoint_says_how_to_pass_it(command: str) -> None:
+    assert config_error(command, *(["input=x"] if command == "predict" else [])) == (
+        "ckpt_path is not set: pass ckpt_path=<run>/checkpoints/best.ckpt"
+    )
+
+
+def test_predict_without_input(checkpoint: Path) -> None:
+    assert config_error("predict", f"ckpt_path={checkpoint}").startswith(
+        "input is not set: pass input=<an image, a video, a folder or a quoted glob>"
+    )
+
+
+def test_any_value_left_mandatory_is_named() -> None:
+    assert config_error("train", "model.name=???").startswith("model.name is not set: pass")
+    assert config_error("train", "data.images_dir=???").startswith(
+        "data.images_dir is not set: pass data.images_dir=<value>"
+    )
+
+
+# Settings that only fail together.
+
+
+def test_nesterov_without_momentum() -> None:
+    message = config_error("train", "optimizer.momentum=0")
+    assert message.startswith("optimizer.nesterov=true needs optimizer.momentum > 0")
+
+
+def test_an_endless_run_cannot_plan_its_schedule() -> None:
+    message = config_error("train", "trainer.max_epochs=-1")
+    assert message.startswith("trainer.max_epochs=-1 and trainer.max_steps=-1 make an endless run")
+    check_config(composed("train", "trainer.max_epochs=-1", "scheduler=none"), "train")
+    check_config(composed("train", "trainer.max_epochs=-1", "trainer.max_steps=500"), "train")
+
+
+def test_an_unknown_command_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="no config checks for command 'serve'"):
+        check_config(composed("train"), "serve")
+
+
+# Through the real commands: one line, before any data scan.
+
+
+def run_command(module: str, *overrides: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m drone_seg.<module> overrides...` from `cwd`, its runs under `cwd`."""
+    command = [
+        sys.executable, "-m", f"drone_seg.{module}", *overrides,
+        f"paths.root_dir={cwd}", f"hydra.run.dir={cwd / 'run'}",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["trainer.max_epochs=abc"], "error: trainer.max_epochs=abc must be an integer"),
+        (["data.batch_size=two"], "error: data.batch_size=two must be an integer >= 1"),
+        (["loss.class_weights=[1,2]"], "error: loss.class_weights=[1,2] must be null or a list"),
+        (["ckpt_path=/nonexistent.ckpt"], "error: ckpt_path=/nonexistent.ckpt does not exist"),
+    ],
+    ids=["max_epochs", "batch_size", "class_weights", "ckpt_path"],
+)
+def test_train_stops_in_one_line_before_the_data_scan(
+    overrides: list[str], expected: str, tmp_path: Path
+) -> None:
+    result = run_command("train", *overrides, "data.root=/nonexistent", cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith(expected), result.stderr[-2000:]
+    assert len(result.stderr.strip().splitlines()) <= 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "data.root" not in result.stderr  # the data error would name data.root
+    assert not (tmp_path / "run" / "split.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "overrides"),
+    [("predict", ["input=x"]), ("export", []), ("eval", ["data.root=/nonexistent"])],
+)
+def test_commands_without_a_checkpoint_stop_in_one_line(
+    module: str, overrides: list[str], tmp_path: Path
+) -> None:
+    result = run_command(module, *overrides, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "error: ckpt_path is not set: pass ckpt_path=<run>/checkpoints/best.ckpt"
+    ), result.stderr[-2000:]
+    assert "Traceback" not in result.stdout
