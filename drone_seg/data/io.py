@@ -79,18 +79,35 @@ def read_image(path: Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def orientation_of(image: Image.Image, loaded: bool) -> int:
+    """The EXIF orientation tag of an open PIL image, 1 when absent; for a PNG not `loaded` only
+    the chunks before its pixels are looked at (`getexif` would decode them all)."""
+    if image.format == "PNG" and not loaded:
+        exif = Image.Exif()
+        exif.load(image.info.get("exif", b""))
+    else:
+        exif = image.getexif()
+    value = exif.get(ORIENTATION_TAG, 1)
+    return value if isinstance(value, int) else 1
+
+
 def exif_orientation(path: Path) -> int:
     """The EXIF orientation tag of the image at `path` (1 when absent), read from its header."""
     try:
         with Image.open(path) as image:
-            value = image.getexif().get(ORIENTATION_TAG, 1)
+            return orientation_of(image, loaded=False)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return 1  # the file's decoder reports what is wrong with it
-    return value if isinstance(value, int) else 1
 
 
 def read_mask_encoded(path: Path) -> tuple[np.ndarray, str]:
-    """Return the class-id mask at `path` as uint8 (H, W) and the name of its encoding.
+    """Return the class-id mask at `path` as uint8 (H, W) and the name of its encoding."""
+    mask, encoding, _ = read_mask_details(path)
+    return mask, encoding
+
+
+def read_mask_details(path: Path) -> tuple[np.ndarray, str, int]:
+    """Return the class-id mask at `path` as uint8 (H, W), its encoding and EXIF orientation tag.
 
     Read with PIL so that palette ("P") PNGs give their indices, not the luminance of their colours;
     `load()` decodes every pixel, so a truncated file is an error (PIL's default
@@ -99,7 +116,7 @@ def read_mask_encoded(path: Path) -> tuple[np.ndarray, str]:
     try:
         with Image.open(path) as mask:
             mask.load()
-            return decode_mask(mask, path)
+            return (*decode_mask(mask, path), orientation_of(mask, loaded=True))
     except FileNotFoundError as error:
         raise DataError(f"mask {path} not found: restore it or remove its image") from error
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:

@@ -19,7 +19,7 @@ import numpy as np
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
 from drone_seg.data.cache import StatsCache
-from drone_seg.data.io import exif_orientation, read_image, read_mask_encoded
+from drone_seg.data.io import exif_orientation, read_image, read_mask_details
 from drone_seg.data.layout import Samples
 from drone_seg.data.masks import ENCODINGS
 from drone_seg.errors import DataError
@@ -68,12 +68,13 @@ class DatasetStats:
         return self.table[:, NUM_CLASSES + 6 : NUM_CLASSES + 8]
 
 
-def mask_class_counts(path: Path) -> tuple[np.ndarray, int, tuple[int, int], str]:
-    """Pixel count per class, ignored pixels, (height, width), encoding of the mask at `path`.
+def mask_class_counts(path: Path) -> tuple[np.ndarray, int, tuple[int, int], str, int]:
+    """Pixel count per class, ignored pixels, (height, width), encoding and EXIF orientation tag
+    of the mask at `path`.
 
     Labels outside 0..11 other than the ignore label stop the run here, naming the file.
     """
-    mask, encoding = read_mask_encoded(path)
+    mask, encoding, orientation = read_mask_details(path)
     counts = np.bincount(mask.ravel(), minlength=256)
     invalid = np.flatnonzero(counts[NUM_CLASSES:IGNORE_INDEX])
     if invalid.size:
@@ -82,12 +83,12 @@ def mask_class_counts(path: Path) -> tuple[np.ndarray, int, tuple[int, int], str
             f"{counts[invalid[0] + NUM_CLASSES]} pixels: labels must be 0..{NUM_CLASSES - 1} or "
             f"{IGNORE_INDEX} (ignored); fix the mask or its encoding"
         )
-    return counts[:NUM_CLASSES], int(counts[IGNORE_INDEX]), mask.shape, encoding
+    return counts[:NUM_CLASSES], int(counts[IGNORE_INDEX]), mask.shape, encoding, orientation
 
 
 def scan_pair(image_path: Path, mask_path: Path) -> np.ndarray:
     """The statistics row of one image/mask pair (see ROW_WIDTH), both decoded completely."""
-    counts, ignored, mask_shape, encoding = mask_class_counts(mask_path)
+    counts, ignored, mask_shape, encoding, mask_orientation = mask_class_counts(mask_path)
     image_shape = read_image(image_path).shape[:2]
     row = np.empty(ROW_WIDTH, dtype=np.int64)
     row[:NUM_CLASSES] = counts
@@ -96,7 +97,7 @@ def scan_pair(image_path: Path, mask_path: Path) -> np.ndarray:
     row[NUM_CLASSES + 3 : NUM_CLASSES + 5] = image_shape
     row[NUM_CLASSES + 5] = ENCODINGS.index(encoding)
     row[NUM_CLASSES + 6] = exif_orientation(image_path)
-    row[NUM_CLASSES + 7] = exif_orientation(mask_path)
+    row[NUM_CLASSES + 7] = mask_orientation
     return row
 
 
