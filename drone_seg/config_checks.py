@@ -54,7 +54,19 @@ class Rule:
         return self.expected() if callable(self.expected) else self.expected
 
     def message(self, key: str, value: Any) -> str:
-        return f"{key}={shown(value)} must be {self.description} (e.g. {key}={self.example})"
+        problem = f"{key}={shown(value)} must be {self.description} (e.g. {key}={self.example})"
+        return problem + _quoted_number_hint(value, self)
+
+
+def _quoted_number_hint(value: Any, rule: Rule) -> str:
+    """Why a number was refused when it is a number in quotes (YAML and Hydra read it as text)."""
+    try:
+        number = float(value) if isinstance(value, str) else None
+    except ValueError:
+        return ""
+    if number is None or not (rule.accepts(number) or rule.accepts(int(number))):
+        return ""
+    return f"; {value} was quoted, which makes it text: write it without quotes"
 
 
 def shown(value: Any) -> str:

@@ -235,6 +235,22 @@ def test_the_data_commands_check_the_data_keys() -> None:
     assert config_error("split", "augment.crop_size=[0,1]").startswith("augment.crop_size=")
 
 
+def test_a_quoted_number_says_why_it_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "optimizer").mkdir()
+    adamw = "_target_: torch.optim.AdamW\nlr: 1.0e-3\nweight_decay: '0.01'\n"
+    (tmp_path / "optimizer" / "mine.yaml").write_text(adamw)
+    cfg = composed("train", f"hydra.searchpath=[file://{tmp_path}]", "optimizer=mine")
+    with pytest.raises(ConfigError) as caught:
+        check_config(cfg, "train")
+    assert str(caught.value) == (
+        "optimizer.weight_decay=0.01 must be a number >= 0 (e.g. optimizer.weight_decay=5.0e-4); "
+        "0.01 was quoted, which makes it text: write it without quotes"
+    )
+    assert config_error("train", "data.batch_size='16'").endswith(
+        "was quoted, which makes it text: write it without quotes"
+    )
+
+
 def test_precisions_are_lightnings() -> None:
     from lightning.fabric.plugins.precision import precision
 
