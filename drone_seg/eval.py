@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
 import logging
 from pathlib import Path
 
@@ -18,23 +17,28 @@ import cv2
 import hydra
 import lightning as L
 import numpy as np
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from drone_seg.config_checks import check_config
+from drone_seg.data.assignment import TRAIN, VAL, write_split_file
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import ConfigError, DroneSegError
-from drone_seg.models.module import SegmentationModule
 from drone_seg.report import TITLES, class_rows, class_table
+from drone_seg.runs.allowlist import check_targets
+from drone_seg.runs.checkpoint import RunRecord
+from drone_seg.runs.loading import evaluation_module
+from drone_seg.runs.run_dir import write_metrics
 from drone_seg.visualize import confusion_image
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 # The settings that decide which images are scored and how they are resized, taken from training.
 DATA_KEYS = ("seed", "data", "augment")
+# Keys by which a command line chooses its own split instead of the checkpoint's.
+SPLIT_KEYS = ("split", "split_file", "split_seed", "val_fraction", "official_split", "ids_file")
 SCORES = tuple(TITLES)
 
 
@@ -50,84 +54,75 @@ class ConfusionCapture(L.Callback):
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Score `cfg.ckpt_path` on its val images, write the report files, return the val metrics."""
-    checkpoint = checkpoint_path(cfg.ckpt_path)
-    run_dir = checkpoint.parent.parent
-    cfg, source = with_training_data(cfg, run_dir / ".hydra" / "config.yaml")
-    datamodule = val_data(cfg.data, run_dir / "split.csv")
+    if not cfg.ckpt_path:
+        raise ConfigError("ckpt_path is not set: ckpt_path=<run dir>/checkpoints/best.ckpt")
+    checkpoint = Path(cfg.ckpt_path)
+    module, record = evaluation_module(checkpoint)
+    cfg, source = with_training_data(cfg, record)
+    out_dir = Path(cfg.paths.output_dir)
+    split = split_to_score(cfg, record, out_dir / "split.csv")
+    datamodule = val_data(cfg, f"ckpt_path={checkpoint}")
     capture = ConfusionCapture()
     trainer: L.Trainer = instantiate(
         cfg.trainer, logger=False, callbacks=[capture], enable_checkpointing=False
     )
-    module = load_module(checkpoint)
     metrics = trainer.validate(module, datamodule=datamodule, verbose=False)[0]
-    split = cfg.data.get("split_file") or "made from the data settings, as training made it"
     header = [
         f"Checkpoint: {checkpoint}",
         f"Data settings: {source}",
         f"Split: {split}",
         f"Images: {len(datamodule.val_ids)} val images of {datamodule.root}",
     ]
-    write_report(metrics, capture.matrix, Path(cfg.paths.output_dir), header)
+    write_report(metrics, capture.matrix, out_dir, header)
     return metrics
 
 
-def checkpoint_path(value: str | None) -> Path:
-    """Return `ckpt_path` as an existing file, or say how to set it."""
-    if not value:
-        raise ConfigError("ckpt_path is not set: ckpt_path=<run dir>/checkpoints/best.ckpt")
-    path = Path(value)
-    if not path.is_file():
-        raise ConfigError(f"ckpt_path={value} not found: point it at a checkpoint file")
-    return path
+def _command_keys() -> list[str]:
+    """The keys this command line sets (`data.root`, `augment.val_size`, `data`, ...)."""
+    overrides = OverridesParser.create().parse_overrides(list(HydraConfig.get().overrides.task))
+    return [o.key_or_group for o in overrides if not o.is_delete()]
 
 
-def with_training_data(cfg: DictConfig, run_config: Path) -> tuple[DictConfig, str]:
-    """Return `cfg` with seed, data and augment from training's config, this command's on top.
+def with_training_data(cfg: DictConfig, record: RunRecord) -> tuple[DictConfig, str]:
+    """Return `cfg` with seed, data and augment from the checkpoint's run, this command's on top.
 
     Only the keys given on this command line (`data.root=...`, `augment.val_size=...`, `data=...`)
-    override training's values; the rest of training's data settings, split seed included, stay.
+    override training's values; the rest of training's data settings stay.
     """
-    if not run_config.is_file():
-        return cfg, f"this command ({run_config} not found)"
-    trained = OmegaConf.load(run_config)
     merged = copy.deepcopy(cfg)
-    overrides = OverridesParser.create().parse_overrides(list(HydraConfig.get().overrides.task))
-    keys = [o.key_or_group for o in overrides if not o.is_delete()]
-    keys = [key for key in keys if key.split(".")[0] in DATA_KEYS]
+    keys = [key for key in _command_keys() if key.split(".")[0] in DATA_KEYS]
     with open_dict(merged):
-        for key in DATA_KEYS:
-            merged[key] = trained[key]
+        merged.seed = record.seed
+        merged.data = record.data
+        merged.augment = record.augment
         for key in keys:
             OmegaConf.update(merged, key, OmegaConf.select(cfg, key), merge=False)
     given = f" with this command's {', '.join(keys)}" if keys else ""
-    return merged, f"{run_config}{given}"
+    return merged, f"the checkpoint's run{given}"
 
 
-def val_data(data: DictConfig, run_split: Path) -> DroneDataModule:
-    """Set up the data module; warn if its val images are not those of training's `split.csv`."""
-    datamodule: DroneDataModule = instantiate(data)
+def split_to_score(cfg: DictConfig, record: RunRecord, path: Path) -> str:
+    """Point `cfg.data.split_file` at the checkpoint's own split, written to `path`, unless this
+    command chose a split (`data.split_file`, `data.split`, ...); say which split is scored."""
+    chosen = [key for key in _command_keys() if key.split(".")[-1] in SPLIT_KEYS]
+    if chosen:
+        return f"this command's {', '.join(chosen)}"
+    ids = [*record.split_train, *record.split_val]
+    subset = np.array([TRAIN] * len(record.split_train) + [VAL] * len(record.split_val))
+    write_split_file(path, ids, subset)
+    with open_dict(cfg):
+        cfg.data.split_file = str(path)
+    return f"the checkpoint's own ({record.split_source}), written to {path}"
+
+
+def val_data(cfg: DictConfig, source: str) -> DroneDataModule:
+    """The data module of `cfg.data`, set up for validation; its targets must be allowlisted."""
+    check_targets(OmegaConf.to_container(cfg.data, resolve=False), source)
+    check_targets(OmegaConf.to_container(cfg.augment, resolve=False), source)
+    datamodule: DroneDataModule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("validate")
-    if run_split.is_file():
-        with run_split.open(newline="") as file:
-            trained = {row["image"] for row in csv.DictReader(file) if row["subset"] == "val"}
-        if trained != set(datamodule.val_ids):
-            log.warning(
-                "These val images are not those of %s: the scores are not training's. Pass "
-                "data.split_file=%s to score the images training used",
-                run_split,
-                run_split,
-            )
     return datamodule
-
-
-def load_module(checkpoint: Path) -> SegmentationModule:
-    """Rebuild the checkpoint's module; its weights come from the file, so nothing is downloaded."""
-    state = torch.load(checkpoint, map_location="cpu", mmap=True, weights_only=False)
-    if "hyper_parameters" not in state:
-        raise ConfigError(f"ckpt_path={checkpoint} is not a checkpoint written by drone_seg.train")
-    model = {**state["hyper_parameters"]["model"], "weights": None, "weights_backbone": None}
-    return SegmentationModule.load_from_checkpoint(checkpoint, map_location="cpu", model=model)
 
 
 def write_report(
@@ -135,7 +130,7 @@ def write_report(
 ) -> None:
     """Write metrics.json, metrics.csv, metrics.md and confusion_matrix.png in `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=True) + "\n")
+    write_metrics(out_dir / "metrics.json", metrics)
     with (out_dir / "metrics.csv").open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["class", *SCORES])

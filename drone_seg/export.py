@@ -20,16 +20,11 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from drone_seg.classes import PALETTE
 from drone_seg.config_checks import check_config
 from drone_seg.errors import ConfigError, DroneSegError
-from drone_seg.inference.loading import (
-    METADATA_KEY,
-    checkpoint_size,
-    load_checkpoint,
-    load_model,
-    metadata_json,
-)
-from drone_seg.models.module import SegmentationModule
+from drone_seg.inference.loading import METADATA_KEY, load_model, metadata_json
+from drone_seg.runs.loading import inference_network
 from drone_seg.train import CONFIG_DIR
 
 log = logging.getLogger(__name__)
@@ -45,30 +40,20 @@ class ExportResult:
     max_difference: float
 
 
-class _Traceable(nn.Module):
-    """Runs the module's own forward from a plain nn.Module: torch.jit.trace probes every attribute
-    of the modules it is given, and a LightningModule's `trainer` raises without a Trainer. The
-    network and normalization buffers are registered here so the trace keeps them as weights."""
-
-    def __init__(self, module: SegmentationModule) -> None:
-        super().__init__()
-        self.net = module.net
-        self.register_buffer("pixel_mean", module.pixel_mean, persistent=False)
-        self.register_buffer("pixel_std", module.pixel_std, persistent=False)
-        self.forward_pass = module.forward
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.forward_pass(images)
-
-
-def export_onnx(module: SegmentationModule, example: torch.Tensor, path: Path, opset: int) -> None:
+def export_onnx(
+    network: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    opset: int,
+    palette: tuple[tuple[int, int, int], ...] = PALETTE,
+) -> None:
     """Write ONNX with dynamic batch, height and width, and the metadata predict reads."""
     try:
         import onnx
     except ImportError as error:
         raise ConfigError("format=onnx needs the onnx package: pip install onnx") from error
     torch.onnx.export(
-        module,
+        network,
         (example,),
         str(path),
         input_names=["images"],
@@ -81,15 +66,21 @@ def export_onnx(module: SegmentationModule, example: torch.Tensor, path: Path, o
         dynamo=False,
     )
     model = onnx.load(str(path))
-    onnx.helper.set_model_props(model, {METADATA_KEY: metadata_json(example.shape[2:])})
+    metadata = metadata_json(tuple(example.shape[2:]), palette)
+    onnx.helper.set_model_props(model, {METADATA_KEY: metadata})
     onnx.save(model, str(path))
 
 
-def export_torchscript(module: SegmentationModule, example: torch.Tensor, path: Path) -> None:
+def export_torchscript(
+    network: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    palette: tuple[tuple[int, int, int], ...] = PALETTE,
+) -> None:
     """Trace to TorchScript (shapes stay symbolic, so any batch and size run) with metadata."""
     with torch.no_grad():
-        traced = torch.jit.trace(_Traceable(module).eval(), (example,), check_trace=False)
-    metadata = metadata_json(example.shape[2:])
+        traced = torch.jit.trace(network.eval(), (example,), check_trace=False)
+    metadata = metadata_json(tuple(example.shape[2:]), palette)
     torch.jit.save(traced, str(path), _extra_files={METADATA_KEY: metadata})
 
 
@@ -101,7 +92,7 @@ def random_images(shape: Iterable[int], generator: torch.Generator) -> torch.Ten
 
 
 def check_export(
-    path: Path, module: SegmentationModule, inputs: list[torch.Tensor], tolerance: float
+    path: Path, network: nn.Module, inputs: list[torch.Tensor], tolerance: float
 ) -> float:
     """Return the largest |logit difference| between the exported file, loaded as predict loads
     it, and the eager module on `inputs`; raise if it is above `tolerance`."""
@@ -109,7 +100,7 @@ def check_export(
     worst = 0.0
     with torch.no_grad():
         for images in inputs:
-            difference = (exported.run(images).float() - module(images)).abs().max()
+            difference = (exported.run(images).float() - network(images)).abs().max()
             worst = max(worst, float(difference))
     shapes = ", ".join("x".join(map(str, images.shape)) for images in inputs)
     log.info("Max |logit difference| vs eager PyTorch on %s: %.3g", shapes, worst)
@@ -122,24 +113,31 @@ def check_export(
 
 
 def export(cfg: DictConfig) -> ExportResult:
-    """Export `cfg.ckpt_path` in `cfg.format` into the run directory and check it."""
+    """Export `cfg.ckpt_path` in `cfg.format` into the run directory and check it.
+
+    The file is written under a temporary name and renamed only once it passes the check, so a
+    failed export leaves no model file behind.
+    """
     if cfg.format not in FILE_NAMES:
         raise ConfigError(f"format={cfg.format} is not one of {', '.join(FILE_NAMES)}")
-    checkpoint = Path(cfg.ckpt_path)
-    if not checkpoint.is_file():
-        raise ConfigError(f"ckpt_path={checkpoint} does not exist")
-    module = load_checkpoint(checkpoint, torch.device("cpu"))
-    size = tuple(cfg.size) if cfg.size else checkpoint_size(checkpoint) or tuple(cfg.default_size)
+    network, record = inference_network(Path(cfg.ckpt_path), torch.device("cpu"))
+    size = tuple(cfg.size) if cfg.size else record.val_size
     generator = torch.Generator().manual_seed(int(cfg.seed))
     example = random_images((1, *size), generator)
     path = Path(cfg.paths.output_dir) / FILE_NAMES[cfg.format]
     path.parent.mkdir(parents=True, exist_ok=True)
-    if cfg.format == "onnx":
-        export_onnx(module, example, path, int(cfg.opset))
-    else:
-        export_torchscript(module, example, path)
-    checks = [example, *(random_images(shape, generator) for shape in cfg.check_shapes)]
-    return ExportResult(path, check_export(path, module, checks, float(cfg.tolerance)))
+    unchecked = path.with_name(f"unchecked-{path.name}")
+    try:
+        if cfg.format == "onnx":
+            export_onnx(network, example, unchecked, int(cfg.opset), record.palette)
+        else:
+            export_torchscript(network, example, unchecked, record.palette)
+        checks = [example, *(random_images(shape, generator) for shape in cfg.check_shapes)]
+        worst = check_export(unchecked, network, checks, float(cfg.tolerance))
+        unchecked.replace(path)
+    finally:
+        unchecked.unlink(missing_ok=True)
+    return ExportResult(path, worst)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export")

@@ -1,7 +1,7 @@
 """Helpers for the notebooks in `notebooks/`: dataset tables, splits, run curves, val predictions.
 
-Thin wrappers over the project's own code (`DataSource`, `split_report`, `eval.load_module`), so
-that the notebooks' cells stay short and show what the training and eval commands use.
+Thin wrappers over the project's own code (`DataSource`, `split_report`, the run directory and its
+checkpoint loader), so that the notebooks' cells stay short and show what the commands use.
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
 from drone_seg.data.assignment import STRATEGIES
 from drone_seg.data.source import DataSource
 from drone_seg.errors import DroneSegError
-from drone_seg.eval import load_module
+from drone_seg.eval import val_data
+from drone_seg.runs.checkpoint import RunRecord
+from drone_seg.runs.loading import inference_network
+from drone_seg.runs.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 def latest_run(runs: Path = REPO / "logs" / "train" / "runs") -> Path | None:
     """The newest run directory under `runs` that holds a best checkpoint, or None."""
     found = sorted(runs.glob("*/checkpoints/best.ckpt"), key=lambda p: p.stat().st_mtime)
-    return found[-1].parent.parent if found else None
+    return RunDir.of_checkpoint(found[-1]).path if found else None
 
 
 def split_reports(root: Path, strategies: tuple[str, ...] = STRATEGIES) -> dict[str, tuple]:
@@ -56,19 +58,18 @@ def read_scalars(tensorboard_dir: Path, tags: list[str]) -> dict[str, tuple[list
     }
 
 
-def run_config(run_dir: Path, data_root: str | None = None):
-    """The run's training config with paths made absolute, loaders single-process, and the run's
-    own `split.csv` as split file, so that val holds the images training scored."""
-    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    with open_dict(cfg):
-        root = Path(cfg.paths.root_dir)
-        cfg.paths.root_dir = str(root if root.is_absolute() else REPO / root)
-        cfg.paths.output_dir = str(run_dir)
-        cfg.data.num_workers = 0
-        if data_root:
-            cfg.data.root = data_root
-        if (run_dir / "split.csv").is_file():
-            cfg.data.split_file = str(run_dir / "split.csv")
+def run_metrics(run_dir: Path) -> dict[str, float]:
+    """The run's best-epoch val metrics (`metrics.json`; undefined scores as NaN)."""
+    return RunDir(Path(run_dir)).read_metrics()
+
+
+def val_config(record: RunRecord, split_file: Path, data_root: str | None = None) -> DictConfig:
+    """Seed, data and augment of the checkpoint's run, single-process loaders, its split file."""
+    cfg = OmegaConf.create({"seed": record.seed, "data": record.data, "augment": record.augment})
+    cfg.data.num_workers = 0
+    cfg.data.split_file = str(split_file)
+    if data_root:
+        cfg.data.root = data_root
     return cfg
 
 
@@ -85,11 +86,9 @@ class ValPredictions:
 
 def predict_val(run_dir: Path, data_root: str | None = None, batch_size: int = 8):
     """Run the run's best checkpoint on its val split, at the size training validated at."""
-    cfg = run_config(run_dir, data_root)
-    datamodule = instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("validate")
-    module = load_module(run_dir / "checkpoints" / "best.ckpt").eval()
+    run = RunDir(Path(run_dir))
+    module, record = inference_network(run.best_checkpoint, torch.device("cpu"))
+    datamodule = val_data(val_config(record, run.split, data_root), str(run.best_checkpoint))
     images, targets, predictions = [], [], []
     loader = torch.utils.data.DataLoader(datamodule.val_set, batch_size=batch_size)
     with torch.inference_mode():
@@ -139,6 +138,6 @@ __all__ = [
     "latest_run",
     "predict_val",
     "read_scalars",
-    "run_config",
+    "run_metrics",
     "split_reports",
 ]

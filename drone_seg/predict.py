@@ -33,7 +33,7 @@ from omegaconf import DictConfig
 from PIL import Image
 from tqdm import tqdm
 
-from drone_seg.classes import NUM_CLASSES
+from drone_seg.classes import NUM_CLASSES, PALETTE
 from drone_seg.config_checks import check_config
 from drone_seg.data.io import IMAGE_SUFFIXES, read_image
 from drone_seg.errors import ConfigError, DataError, DroneSegError
@@ -41,7 +41,7 @@ from drone_seg.inference import rle
 from drone_seg.inference.loading import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling
 from drone_seg.train import CONFIG_DIR
-from drone_seg.visualize import colorize, overlay
+from drone_seg.visualize import Palette, colorize, overlay
 
 log = logging.getLogger(__name__)
 
@@ -253,9 +253,12 @@ class OutputWriter:
     """Writes what each prediction gives: mask, colour mask and overlay files, overlay videos,
     submission rows. Use as a context manager, so videos and the CSV are closed at the end."""
 
-    def __init__(self, folder: Path, alpha: float, submission: bool) -> None:
+    def __init__(
+        self, folder: Path, alpha: float, submission: bool, palette: Palette = PALETTE
+    ) -> None:
         self.folder = folder
         self.alpha = alpha
+        self.palette = palette
         self.video: tuple[Source, cv2.VideoWriter] | None = None
         self.submission = submission
         self.csv_file: TextIO | None = None  # opened with the first prediction
@@ -277,12 +280,12 @@ class OutputWriter:
         """Write the outputs of one image or video frame."""
         stem = self.folder / frame.source.stem
         stem.parent.mkdir(parents=True, exist_ok=True)
-        blended = overlay(image, mask, self.alpha)
+        blended = overlay(image, mask, self.alpha, self.palette)
         if frame.source.is_video:
             self._video_for(frame.source, stem, image.shape).write(blended[..., ::-1].copy())
         else:
             Image.fromarray(mask).save(stem.with_name(f"{stem.name}.png"))
-            _write_image(stem.with_name(f"{stem.name}_color.png"), colorize(mask))
+            _write_image(stem.with_name(f"{stem.name}_color.png"), colorize(mask, self.palette))
             _write_image(stem.with_name(f"{stem.name}_overlay.jpg"), blended)
         if self.submission:
             if self.csv_file is None:
@@ -370,7 +373,8 @@ def predict(cfg: DictConfig) -> PredictResult:
     result = PredictResult(output)
     frames = read_frames(sources, result.skipped)
     bar = tqdm(total=count_frames(sources), unit="image", desc="predict", disable=None)
-    with OutputWriter(output, float(cfg.overlay_alpha), cfg.submission == "csv") as writer, bar:
+    writer = OutputWriter(output, float(cfg.overlay_alpha), cfg.submission == "csv", model.palette)
+    with writer, bar:
         for frame, image, mask in predictor.predict(frames):
             writer.write(frame, image, mask)
             result.predicted += 1

@@ -9,7 +9,6 @@ ones whose jobs run in other processes or on other machines.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -20,11 +19,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.errors import DroneSegError
+from drone_seg.runs.run_dir import RunDir
 
 log = logging.getLogger(__name__)
-
-ERROR_FILE = "error.txt"
-METRICS_FILE = "metrics.json"
 
 
 @dataclass
@@ -48,7 +45,7 @@ def record_failure(error: BaseException, run_dir: Path) -> None:
     log.error("Run failed (the sweep goes on): %s", error, exc_info=traceback)
     run_dir.mkdir(parents=True, exist_ok=True)
     message = " ".join(f"{type(error).__name__}: {error}".split())
-    (run_dir / ERROR_FILE).write_text(message + "\n")
+    RunDir(run_dir).error.write_text(message + "\n")
 
 
 def collect_runs(sweep_dir: Path, metric: str = "val/dice") -> list[RunResult]:
@@ -67,13 +64,13 @@ def _job_order(job: Path) -> tuple[bool, int, str]:
 
 
 def _read_run(run_dir: Path, sweep_dir: Path, metric: str) -> RunResult:
-    overrides = [str(o) for o in OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")]
-    metrics_path, error_path = run_dir / METRICS_FILE, run_dir / ERROR_FILE
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    if error_path.is_file():
-        error = error_path.read_text().strip()
+    run = RunDir(run_dir)
+    overrides = [str(o) for o in OmegaConf.load(run.overrides)]
+    metrics = run.read_metrics()
+    if run.error.is_file():
+        error = run.error.read_text().strip()
     elif metric not in metrics:
-        error = f"no {metric} in {METRICS_FILE} (crashed, killed or not finished)"
+        error = f"no {metric} in {run.metrics.name} (crashed, killed or not finished)"
     else:
         error = ""
     value = float(metrics.get(metric, math.nan))
@@ -139,7 +136,8 @@ class SweepSummary(Callback):
     """Hydra callback: when a multirun ends, write `summary.csv` and `summary.md` in its sweep dir.
 
     One row per run, best `metric` first; a run without the metric (it raised, was killed or is
-    unfinished) is listed as failed with its error, so a sweep's failures stay visible.
+    unfinished) is listed as failed with its error, so a sweep's failures stay visible. When every
+    run failed, the command exits non-zero after writing the summary.
     """
 
     def __init__(self, metric: str = "val/dice", mode: str = "max") -> None:
@@ -158,3 +156,5 @@ class SweepSummary(Callback):
         failed = sum(run.failed for run in runs)
         print(f"\nSweep summary ({len(runs)} runs, {failed} failed):\n{table}")
         print(f"\nSweep directory: {sweep_dir}")
+        if failed == len(runs):
+            raise SystemExit(f"error: all {failed} runs failed: see {sweep_dir / 'summary.md'}")

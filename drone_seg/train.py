@@ -11,6 +11,7 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
@@ -22,6 +23,10 @@ from drone_seg.hparams import log_hparams
 from drone_seg.lr_finder import find_learning_rate
 from drone_seg.models.module import module_from_config
 from drone_seg.report import class_table
+from drone_seg.runs.checkpoint import make_record, read_record
+from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
+from drone_seg.runs.resume import check_run_folder, resumed_config
+from drone_seg.runs.run_dir import RunDir
 from drone_seg.sweep import record_failure
 
 log = logging.getLogger(__name__)
@@ -36,26 +41,58 @@ warnings.filterwarnings(
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Check the data, build module and trainer from `cfg`, fit, and return the best val metrics."""
+    """Check the data, build module and trainer from `cfg`, fit, and return the best val metrics.
+
+    With `ckpt_path`, the run continues from that checkpoint with the config saved in it and the
+    command line's keys on top (see `drone_seg.runs.resume`).
+    """
+    record = read_record(Path(cfg.ckpt_path))[1] if cfg.ckpt_path else None
+    choices = _choices()
+    if record is not None:
+        cfg, choices = resumed_config(cfg, record, _task_overrides(), choices)
     L.seed_everything(cfg.seed, workers=True)
-    output_dir = Path(cfg.paths.output_dir)
+    run = RunDir(Path(cfg.paths.output_dir))
+    check_run_folder(run, cfg.ckpt_path)
     datamodule: DroneDataModule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    datamodule.write_split(output_dir / "split.csv")
+    datamodule.write_split(run.split)
+    if record is not None and set(record.split_val) != set(datamodule.val_ids):
+        log.warning("The val images differ from those of %s: scores not comparable", record.path)
     module = module_from_config(cfg)
-    callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
+    module.run_record = make_record(cfg, choices, datamodule.train_ids, datamodule.val_ids)
+    callbacks = [instantiate(callback) for callback in (cfg.get("callbacks") or {}).values()]
     trainer: L.Trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=instantiate(cfg.logger)
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=_logger(cfg.get("logger")),
+        plugins=[AtomicCheckpointIO()],
     )
     if cfg.tune_lr:
-        find_learning_rate(trainer, module, datamodule, output_dir)
+        find_learning_rate(trainer, module, datamodule, run.path)
         return {}
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
     writers = [c for c in callbacks if isinstance(c, BestMetricsWriter)]
     best = writers[0].best if writers else {}
     log_hparams(trainer.loggers, cfg, best, step=trainer.global_step)
     return best
+
+
+def _logger(config: DictConfig | None) -> Logger | bool:
+    """The configured logger; False when the config has none (`~logger`)."""
+    return instantiate(config) if config else False
+
+
+def _task_overrides() -> list[str]:
+    """This command line's overrides (empty outside a Hydra run)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _choices() -> dict[str, str]:
+    """This run's config-group choices (model, data, experiment...), empty outside Hydra."""
+    if not HydraConfig.initialized():
+        return {}
+    return {k: str(v) for k, v in HydraConfig.get().runtime.choices.items() if v is not None}
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

@@ -7,20 +7,23 @@ import numpy as np
 
 from drone_seg.classes import CLASS_NAMES, IGNORE_INDEX, PALETTE
 
-# Colour of ignored pixels (white), so they never pass for a class.
-_LUT = np.full((256, 3), 255, dtype=np.uint8)
-_LUT[: len(PALETTE)] = PALETTE
+Palette = tuple[tuple[int, int, int], ...]
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def colorize(mask: np.ndarray) -> np.ndarray:
-    """Return the RGB colour mask (H, W, 3) of a class-id mask, in AeroScapes' colours."""
-    return _LUT[mask]
+def colorize(mask: np.ndarray, palette: Palette = PALETTE) -> np.ndarray:
+    """Return the RGB colour mask (H, W, 3) of a class-id mask, by default in AeroScapes' colours;
+    ignored and unknown ids are white, so they never pass for a class."""
+    lut = np.full((256, 3), 255, dtype=np.uint8)
+    lut[: len(palette)] = palette
+    return lut[mask]
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+def overlay(
+    image: np.ndarray, mask: np.ndarray, alpha: float = 0.5, palette: Palette = PALETTE
+) -> np.ndarray:
     """Blend the colour mask over an RGB image; ignored pixels keep the image."""
-    blended = cv2.addWeighted(image, 1.0 - alpha, colorize(mask), alpha, 0.0)
+    blended = cv2.addWeighted(image, 1.0 - alpha, colorize(mask, palette), alpha, 0.0)
     return np.where((mask == IGNORE_INDEX)[..., None], image, blended)
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from drone_seg.runs.run_dir import read_metrics
+
 REPO = Path(__file__).resolve().parents[1]
 SMALL = [
     "augment.crop_size=[64,64]", "augment.val_size=[96,160]", "data.batch_size=2",
@@ -22,6 +24,7 @@ import albumentations as A
 import lightning as L
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.models.module import SegmentationModule
+from drone_seg.runs.run_dir import read_metrics
 
 if __name__ == "__main__":
     checkpoint, root, out, devices = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -58,7 +61,7 @@ def test_ddp_cpu_writes_the_same_kind_of_run_directory(ddp_run: Path) -> None:
     for name in ("checkpoints/best.ckpt", "checkpoints/last.ckpt", "split.csv", "metrics.json"):
         assert (ddp_run / name).is_file(), name
     assert list((ddp_run / "tensorboard").glob("events.out.tfevents.*"))
-    assert 0.0 <= json.loads((ddp_run / "metrics.json").read_text())["val/dice"] <= 1.0
+    assert 0.0 <= read_metrics(ddp_run / "metrics.json")["val/dice"] <= 1.0
 
 
 def validate(tmp_path: Path, checkpoint: Path, root: Path, devices: int) -> dict[str, float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import subprocess
@@ -19,7 +18,9 @@ from omegaconf import DictConfig, open_dict
 
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.errors import ConfigError
-from drone_seg.eval import checkpoint_path, evaluate, val_data, with_training_data
+from drone_seg.eval import evaluate, with_training_data
+from drone_seg.runs.checkpoint import read_record
+from drone_seg.runs.run_dir import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = str(REPO / "conf")
@@ -63,8 +64,8 @@ def test_eval_reproduces_training_metrics(trained: Path, tmp_path: Path, synthet
     result = run(
         "drone_seg.eval", f"ckpt_path={trained}/checkpoints/best.ckpt", f"hydra.run.dir={out}"
     )
-    logged = json.loads((trained / "metrics.json").read_text())
-    scored = json.loads((out / "metrics.json").read_text())
+    logged = read_metrics(trained / "metrics.json")
+    scored = read_metrics(out / "metrics.json")
     assert_same_metrics(scored, logged)
     assert abs(scored["val/dice"] - logged["val/dice"]) <= 1e-6
     assert "| class | Dice | IoU | Precision | Recall |" in result.stdout
@@ -82,7 +83,7 @@ def test_eval_reproduces_training_metrics(trained: Path, tmp_path: Path, synthet
         (scored["val/dice_fg"], scored["val/iou_fg"]),
     ]
     markdown = (out / "metrics.md").read_text()
-    assert f"Data settings: {trained}/.hydra/config.yaml\n" in markdown
+    assert "Data settings: the checkpoint's run\n" in markdown
     assert f"Images: 8 val images of {synthetic_root}\n" in markdown
     assert "| mean (11, no background) |" in markdown
     picture = cv2.imread(str(out / "confusion_matrix.png"))
@@ -101,49 +102,72 @@ def compose_eval(*overrides: str, out: Path | None = None) -> DictConfig:
     return cfg
 
 
-def test_eval_scores_the_val_rows_of_a_split_file(trained: Path, tmp_path, synthetic_root) -> None:
-    """A checkpoint without its run directory: the data settings and split come from the command."""
+def test_a_copied_checkpoint_alone_scores_what_training_logged(
+    trained: Path, tmp_path: Path
+) -> None:
+    """Data settings, split and val size travel inside the checkpoint: no run folder needed."""
     checkpoint = tmp_path / "copied" / "best.ckpt"
     checkpoint.parent.mkdir()
     shutil.copy(trained / "checkpoints" / "best.ckpt", checkpoint)
+    out = tmp_path / "eval"
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    command = [sys.executable, "-m", "drone_seg.eval", "trainer.accelerator=cpu"]
+    command += [f"ckpt_path={checkpoint}", f"hydra.run.dir={out}"]
+    result = subprocess.run(
+        command, cwd=elsewhere, env=ONE_THREAD, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_same_metrics(
+        read_metrics(out / "metrics.json"),
+        read_metrics(trained / "metrics.json"),
+    )
+    assert (out / "split.csv").read_text() == (trained / "split.csv").read_text()
+    assert "Data settings: the checkpoint's run\n" in (out / "metrics.md").read_text()
+
+
+def test_eval_scores_the_val_rows_of_a_split_file(trained: Path, tmp_path, synthetic_root) -> None:
     split_file = trained / "split.csv"
     out = tmp_path / "eval"
     cfg = compose_eval(
-        f"ckpt_path={checkpoint}", f"data.root={synthetic_root}", f"data.split_file={split_file}",
-        "trainer.accelerator=cpu", *SIZES, out=out,
+        f"ckpt_path={trained}/checkpoints/best.ckpt", f"data.root={synthetic_root}",
+        f"data.split_file={split_file}", "trainer.accelerator=cpu", *SIZES, out=out,
     )  # fmt: skip
     scored = evaluate(cfg)
-    assert_same_metrics(scored, json.loads((trained / "metrics.json").read_text()))
-    assert json.loads((out / "metrics.json").read_text()) == pytest.approx(scored, nan_ok=True)
+    assert_same_metrics(scored, read_metrics(trained / "metrics.json"))
+    assert read_metrics(out / "metrics.json") == pytest.approx(scored, nan_ok=True)
     markdown = (out / "metrics.md").read_text()
-    assert f"Split: {split_file}\n" in markdown and "Data settings: this command" in markdown
+    assert "Split: this command's data.split_file\n" in markdown
+    assert "with this command's data.root, data.split_file" in markdown
 
 
 def test_command_line_data_settings_apply_on_top_of_training(trained: Path) -> None:
+    record = read_record(trained / "checkpoints" / "best.ckpt")[1]
     cfg = compose_eval("ckpt_path=x", "augment.val_size=[64,96]", "data.root=/elsewhere")
-    merged, source = with_training_data(cfg, trained / ".hydra" / "config.yaml")
+    merged, source = with_training_data(cfg, record)
     assert merged.data.split_seed == 7  # training's
     assert merged.data.root == "/elsewhere"  # the command's
     resize = merged.data.val_transform.transforms[0]
     assert (resize.height, resize.width) == (64, 96)
     assert source.endswith("with this command's augment.val_size, data.root")
-    bare, source = with_training_data(cfg, trained / "missing.yaml")
-    assert bare.data.split_seed == 42 and source.startswith("this command")
+    untouched, source = with_training_data(compose_eval("ckpt_path=x"), record)
+    assert untouched.data.root == str(Path(record.data["root"]))
+    assert untouched.augment.val_size == [96, 160] and source == "the checkpoint's run"
 
 
-def test_a_different_split_is_reported(trained: Path, synthetic_root: Path, caplog) -> None:
-    cfg = compose_eval("ckpt_path=x", f"data.root={synthetic_root}", *SIZES)
-    same, _ = with_training_data(cfg, trained / ".hydra" / "config.yaml")
-    with caplog.at_level("WARNING"):
-        val_data(same.data, trained / "split.csv")
-    assert "not those of" not in caplog.text
-    with caplog.at_level("WARNING"):
-        val_data(cfg.data, trained / "split.csv")  # split seed 42, not training's 7
-    assert f"Pass data.split_file={trained / 'split.csv'}" in caplog.text
+def test_a_split_of_the_command_line_replaces_the_checkpoints(trained: Path, tmp_path) -> None:
+    out = tmp_path / "eval"
+    cfg = compose_eval(
+        f"ckpt_path={trained}/checkpoints/best.ckpt", "data.split_seed=42",
+        "trainer.accelerator=cpu", *SIZES, out=out,
+    )  # fmt: skip
+    evaluate(cfg)
+    markdown = (out / "metrics.md").read_text()
+    assert "Split: this command's data.split_seed\n" in markdown
+    assert not (out / "split.csv").exists()
 
 
 def test_checkpoint_path_must_exist(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="ckpt_path is not set"):
-        checkpoint_path(None)
-    with pytest.raises(ConfigError, match="not found"):
-        checkpoint_path(str(tmp_path / "missing.ckpt"))
+    missing = tmp_path / "missing.ckpt"
+    with pytest.raises(ConfigError, match=f"ckpt_path={missing} not found"):
+        evaluate(compose_eval(f"ckpt_path={missing}", out=tmp_path / "eval"))

@@ -28,7 +28,7 @@ from drone_seg.classes import NUM_CLASSES
 from drone_seg.data.io import read_image
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
-from drone_seg.inference.loading import LoadedModel, for_inference, load_model
+from drone_seg.inference.loading import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling, tile_starts
 from drone_seg.predict import predict
 from drone_seg.train import CONFIG_DIR, train
@@ -281,7 +281,7 @@ def test_inference_drops_the_aux_head_and_keeps_the_logits() -> None:
     with torch.no_grad():
         assert "aux" in module._outputs(images)
         expected = module(images)
-        inference = for_inference(module)
+        inference = module.for_inference()
         assert inference.net.aux_classifier is None
-        assert "aux" not in inference._outputs(images)
+        assert "aux" not in inference.net(inference.normalization(images))
         torch.testing.assert_close(inference(images), expected, rtol=0, atol=0)

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from drone_seg.runs.run_dir import read_metrics
 from drone_seg.sweep import collect_runs, ranked, summary_table, write_summary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +42,9 @@ TINY = [
 ]
 
 
-def sweep(sweep_dir: Path, root: Path, *overrides: str) -> subprocess.CompletedProcess:
+def sweep(
+    sweep_dir: Path, root: Path, *overrides: str, expect_ok: bool = True
+) -> subprocess.CompletedProcess:
     """Run `python -m drone_seg.train -m` on the test data with `overrides` into `sweep_dir`."""
     command = [
         sys.executable, "-m", "drone_seg.train", "-m", f"data.root={root}",
@@ -50,7 +53,8 @@ def sweep(sweep_dir: Path, root: Path, *overrides: str) -> subprocess.CompletedP
     result = subprocess.run(
         command, cwd=REPO, env=ONE_THREAD, capture_output=True, text=True, timeout=600
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    if expect_ok:
+        assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
@@ -83,7 +87,7 @@ def test_grid_summary_has_one_row_per_run_best_first(grid) -> None:
     assert values == sorted(values, reverse=True)
     assert [row["rank"] for row in rows] == ["1", "2", "3", "4"]
     for row in rows:
-        metrics = json.loads((sweep_dir / row["job"] / "metrics.json").read_text())
+        metrics = read_metrics(sweep_dir / row["job"] / "metrics.json")
         assert float(row["val/dice"]) == metrics["val/dice"]
         assert row["status"] == "ok" and row["error"] == ""
     markdown = (sweep_dir / "summary.md").read_text()
@@ -127,9 +131,21 @@ def test_failed_runs_are_listed_and_the_others_complete(tmp_path, synthetic_root
     assert [row["status"] for row in failed] == ["failed"] * 3
     assert all(row["val/dice"] == "" and row["rank"] == "" for row in failed)
     errors = {(row["optimizer.lr"], row["data.root"]): row["error"] for row in failed}
-    assert errors[("-1.0", str(synthetic_root))] == "ValueError: Invalid learning rate: -1.0"
+    assert errors[("-1.0", str(synthetic_root))] == (
+        "ConfigError: optimizer.lr=-1.0 must be a number > 0 (e.g. optimizer.lr=0.01)"
+    )
     assert errors[("0.02", str(missing))].startswith(f"DataError: data.root={missing} does not")
     assert "Sweep summary (4 runs, 3 failed)" in result.stdout
+
+
+def test_a_sweep_whose_runs_all_fail_exits_non_zero_after_its_summary(
+    tmp_path, synthetic_root
+) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = sweep(sweep_dir, synthetic_root, "optimizer.lr=-1.0,-2.0", expect_ok=False)
+    assert result.returncode != 0
+    assert [row["status"] for row in read_summary(sweep_dir)] == ["failed", "failed"]
+    assert f"error: all 2 runs failed: see {sweep_dir / 'summary.md'}" in result.stderr
 
 
 def test_optuna_search_reports_the_best_trial(tmp_path, synthetic_root) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.models.networks import NETWORKS
+from drone_seg.runs.run_dir import read_metrics
 from drone_seg.train import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def demo_run(tmp_path_factory, synthetic_root) -> Path:
 def test_demo_writes_checkpoints_metrics_and_split(demo_run: Path) -> None:
     assert (demo_run / "checkpoints" / "best.ckpt").is_file()
     assert (demo_run / "checkpoints" / "last.ckpt").is_file()
-    metrics = json.loads((demo_run / "metrics.json").read_text())
+    metrics = read_metrics(demo_run / "metrics.json")
     assert 0.0 <= metrics["val/dice"] <= 1.0
     assert {f"val/dice_{name}" for name in CLASS_NAMES} <= metrics.keys()
     assert {"val/iou", "val/dice_fg", "val/loss", "epoch"} <= metrics.keys()
@@ -56,7 +56,7 @@ def test_demo_writes_checkpoints_metrics_and_split(demo_run: Path) -> None:
 
 
 def test_best_metrics_match_the_best_checkpoint(demo_run: Path) -> None:
-    metrics = json.loads((demo_run / "metrics.json").read_text())
+    metrics = read_metrics(demo_run / "metrics.json")
     best = torch.load(demo_run / "checkpoints" / "best.ckpt", weights_only=False)
     checkpoint_callback = next(v for k, v in best["callbacks"].items() if "'val/dice'" in k)
     assert metrics["val/dice"] == pytest.approx(float(checkpoint_callback["best_model_score"]))

@@ -13,8 +13,8 @@ from drone_seg.bench.config import build_module
 from drone_seg.bench.report import Row
 from drone_seg.bench.timing import throughput
 from drone_seg.export import export_onnx, export_torchscript, random_images
-from drone_seg.inference.loading import for_inference, load_model
-from drone_seg.models.module import SegmentationModule
+from drone_seg.inference.loading import load_model
+from drone_seg.models.inference_network import InferenceNetwork
 
 RUNTIMES: tuple[str, ...] = ("eager", "torchscript", "onnxruntime")
 
@@ -34,7 +34,7 @@ def bench_infer(
     images = random_images((batch_size, *size), torch.Generator().manual_seed(0))
     rows = []
     for network in networks:
-        module = for_inference(build_module(network, overrides))
+        module = build_module(network, overrides).for_inference()
         eager_rate = None
         with tempfile.TemporaryDirectory() as folder:
             for runtime in runtimes:
@@ -70,7 +70,7 @@ def _rate(
 
 def _runner(
     runtime: str,
-    module: SegmentationModule,
+    module: InferenceNetwork,
     example: torch.Tensor,
     folder: Path,
     opset: int,

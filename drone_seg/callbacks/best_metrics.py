@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 from pathlib import Path
+from typing import Any
 
 import lightning as L
+
+from drone_seg.runs.run_dir import write_metrics
+
+log = logging.getLogger(__name__)
 
 
 class BestMetricsWriter(L.Callback):
     """Keep the val metrics of the epoch with the best `monitor` value and write them as JSON.
 
     The comparison is strict, as in ModelCheckpoint, so `metrics.json` describes the epoch whose
-    weights are in `checkpoints/best.ckpt`. The best so far is checkpointed, so resuming keeps it.
+    weights are in `checkpoints/best.ckpt`. The best so far is checkpointed, so resuming in the same
+    folder keeps it; resuming into another folder starts afresh there, as ModelCheckpoint does.
+    Undefined scores (a class absent from predictions and targets) are written as null.
     """
 
     def __init__(self, path: str, monitor: str = "val/dice", mode: str = "max") -> None:
@@ -43,8 +50,7 @@ class BestMetricsWriter(L.Callback):
 
     def _write(self, trainer: L.Trainer) -> None:
         if self.best and trainer.is_global_zero:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(self.best, indent=2, allow_nan=True) + "\n")
+            write_metrics(self.path, self.best)
 
     def _improves(self, value: float) -> bool:
         if math.isnan(value):
@@ -54,8 +60,15 @@ class BestMetricsWriter(L.Callback):
         best = self.best[self.monitor]
         return value > best if self.mode == "max" else value < best
 
-    def state_dict(self) -> dict[str, dict[str, float]]:
-        return {"best": self.best}
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "path": str(self.path.resolve())}
 
-    def load_state_dict(self, state_dict: dict[str, dict[str, float]]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if state_dict.get("path", str(self.path.resolve())) != str(self.path.resolve()):
+            log.warning(
+                "Resuming into another folder: its best epoch is chosen among the epochs run "
+                "there, as checkpoints/best.ckpt is (the checkpoint's run wrote %s)",
+                state_dict["path"],
+            )
+            return
         self.best = state_dict["best"]

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
+from drone_seg.classes import PALETTE
 from drone_seg.errors import ConfigError
-from drone_seg.models.module import SegmentationModule
+from drone_seg.models.inference_network import InferenceNetwork
+from drone_seg.runs.loading import inference_network
 
 log = logging.getLogger(__name__)
 
-# Key of the JSON metadata ({"size": [height, width]}) that exports carry.
+# Key of the JSON metadata ({"size": [height, width], "palette": [[r, g, b], ...]}) of exports.
 METADATA_KEY = "drone_seg"
 TORCHSCRIPT_SUFFIXES: frozenset[str] = frozenset({".pt", ".pth", ".ts", ".torchscript"})
 
@@ -30,12 +31,14 @@ TORCHSCRIPT_SUFFIXES: frozenset[str] = frozenset({".pt", ".pth", ".ts", ".torchs
 class LoadedModel:
     """A model ready to run: `run` maps a float batch on `device` to logits on `device`.
 
-    `size` is the (height, width) the model was validated at, when the file or its run tells.
+    `size` is the (height, width) the model was validated at, when the file tells; `palette` the
+    RGB colour of each class.
     """
 
     run: Callable[[torch.Tensor], torch.Tensor]
     device: torch.device
     size: tuple[int, int] | None
+    palette: tuple[tuple[int, int, int], ...] = PALETTE
 
 
 def resolve_device(name: str) -> torch.device:
@@ -58,8 +61,8 @@ def load_model(path: Path, device: str) -> LoadedModel:
     suffix = path.suffix.lower()
     if suffix == ".ckpt":
         target = resolve_device(device)
-        module = load_checkpoint(path, target)
-        return LoadedModel(module, target, checkpoint_size(path))
+        network, record = inference_network(path, target)
+        return LoadedModel(network, target, record.val_size, record.palette)
     if suffix == ".onnx":
         return _load_onnx(path)
     if suffix in TORCHSCRIPT_SUFFIXES:
@@ -70,50 +73,24 @@ def load_model(path: Path, device: str) -> LoadedModel:
     )
 
 
-def load_checkpoint(path: Path, device: torch.device) -> SegmentationModule:
-    """Rebuild the module of a training checkpoint in eval mode, downloading no weights."""
-    checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=False)
-    model = {
-        **checkpoint["hyper_parameters"]["model"],
-        "weights": None,
-        "weights_backbone": None,
-        "compile": False,
-    }
-    module = SegmentationModule.load_from_checkpoint(path, map_location=device, model=model)
-    return for_inference(module)
+def load_checkpoint(path: Path, device: torch.device) -> InferenceNetwork:
+    """The network of a training checkpoint, ready for inference on `device` (see runs.loading)."""
+    return inference_network(path, device)[0]
 
 
-def for_inference(module: SegmentationModule) -> SegmentationModule:
-    """The module in eval mode without its auxiliary head, which only the training loss reads
-    (torchvision's networks would otherwise compute it on every image)."""
-    if getattr(module.net, "aux_classifier", None) is not None:
-        module.net.aux_classifier = None
-    return module.eval()
-
-
-def checkpoint_size(path: Path) -> tuple[int, int] | None:
-    """The validation (height, width) of the training run that wrote checkpoint `path`.
-
-    Checkpoints do not hold the data config, so it is read from the run's `.hydra/config.yaml`
-    (the checkpoint being `<run>/checkpoints/<name>.ckpt`); None when that is not there.
-    """
-    config = path.resolve().parent.parent / ".hydra" / "config.yaml"
-    if not config.is_file():
-        return None
-    size = OmegaConf.select(OmegaConf.load(config), "augment.val_size")
-    return (int(size[0]), int(size[1])) if size is not None else None
-
-
-def metadata_json(size: tuple[int, int]) -> str:
+def metadata_json(size: tuple[int, int], palette: tuple[tuple[int, int, int], ...]) -> str:
     """The metadata an export carries, so that predicting with it needs no config."""
-    return json.dumps({"size": list(size)})
+    return json.dumps({"size": list(size), "palette": [list(rgb) for rgb in palette]})
 
 
-def _metadata_size(text: str | None) -> tuple[int, int] | None:
+def _with_metadata(run: Callable, device: torch.device, text: str | None) -> LoadedModel:
+    """A LoadedModel with the size and palette an export's metadata gives (JSON, data only)."""
     if not text:
-        return None
-    height, width = json.loads(text)["size"]
-    return int(height), int(width)
+        return LoadedModel(run, device, None)
+    metadata = json.loads(text)
+    height, width = metadata["size"]
+    palette = tuple(tuple(int(c) for c in rgb) for rgb in metadata.get("palette", PALETTE))
+    return LoadedModel(run, device, (int(height), int(width)), palette)
 
 
 def _load_onnx(path: Path) -> LoadedModel:
@@ -129,7 +106,7 @@ def _load_onnx(path: Path) -> LoadedModel:
         return torch.from_numpy(session.run(None, {input_name: array})[0])
 
     metadata = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-    return LoadedModel(run, torch.device("cpu"), _metadata_size(metadata))
+    return _with_metadata(run, torch.device("cpu"), metadata)
 
 
 def _load_torchscript(path: Path, device: torch.device) -> LoadedModel:
@@ -140,4 +117,4 @@ def _load_torchscript(path: Path, device: torch.device) -> LoadedModel:
         raise ConfigError(f"ckpt_path={path} is not a TorchScript file ({error})") from error
     metadata = extra_files[METADATA_KEY]
     text = metadata.decode() if isinstance(metadata, bytes) else metadata
-    return LoadedModel(module.eval(), device, _metadata_size(text))
+    return _with_metadata(module.eval(), device, text)

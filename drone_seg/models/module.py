@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MeanMetric
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
+from drone_seg.models.inference_network import InferenceNetwork, InputNormalization
 from drone_seg.models.metrics import SegmentationScores
 from drone_seg.models.networks import build_network
 from drone_seg.models.optim import parameter_groups
+from drone_seg.runs.allowlist import check_targets
+from drone_seg.runs.checkpoint import RECORD_KEY
+from drone_seg.runs.resume import relocate_callback_states
+
+log = logging.getLogger(__name__)
 
 Batch = dict[str, Any]
 
@@ -24,7 +33,8 @@ class SegmentationModule(L.LightningModule):
 
     Images arrive as uint8 (4x fewer bytes to the device) and are scaled and normalized here, so
     training, evaluation, prediction and export all share one input convention. The configs are
-    kept as hyperparameters: a checkpoint rebuilds its module with `load_from_checkpoint`.
+    kept as hyperparameters, and `run_record` (set by train) goes into every checkpoint, so that a
+    checkpoint alone rebuilds its network and its evaluation (`drone_seg.runs.loading`).
     """
 
     def __init__(
@@ -35,6 +45,7 @@ class SegmentationModule(L.LightningModule):
         scheduler: dict[str, Any] | None = None,
         num_classes: int = NUM_CLASSES,
         ignore_index: int = IGNORE_INDEX,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -52,11 +63,13 @@ class SegmentationModule(L.LightningModule):
             self.net = self.net.to(memory_format=torch.channels_last)
         if model.get("compile", False):
             self.net.compile()
-        mean = torch.tensor(model.get("mean", (0.485, 0.456, 0.406))).view(1, -1, 1, 1)
-        std = torch.tensor(model.get("std", (0.229, 0.224, 0.225))).view(1, -1, 1, 1)
-        self.register_buffer("pixel_mean", mean * 255.0, persistent=False)
-        self.register_buffer("pixel_std", std * 255.0, persistent=False)
+        self.normalization = InputNormalization(
+            model.get("mean", (0.485, 0.456, 0.406)), model.get("std", (0.229, 0.224, 0.225))
+        )
+        check_targets(loss, "loss")
         self.criterion: nn.Module = instantiate(loss)
+        self.seed = seed
+        self.run_record: dict[str, Any] | None = None
         self.train_scores = SegmentationScores(num_classes, ignore_index)
         self.val_scores = SegmentationScores(num_classes, ignore_index)
         self.val_loss = MeanMetric()
@@ -66,10 +79,14 @@ class SegmentationModule(L.LightningModule):
         return self._outputs(images)["out"]
 
     def _outputs(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        normalized = (images.float() - self.pixel_mean) / self.pixel_std
+        normalized = self.normalization(images)
         if self.channels_last:
             normalized = normalized.contiguous(memory_format=torch.channels_last)
         return self.net(normalized)
+
+    def for_inference(self) -> InferenceNetwork:
+        """The network and normalization as predict and export run them (no aux head)."""
+        return InferenceNetwork(self.net, self.normalization, self.channels_last)
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Widen the uint8 masks, which cross to the device 8x smaller than int64, for the loss."""
@@ -89,6 +106,12 @@ class SegmentationModule(L.LightningModule):
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
         self.train_scores.update(outputs["out"].detach().argmax(dim=1), batch["mask"])
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        """Seed torch's generator (dropout) from (seed, epoch, rank): a resumed run draws what an
+        uninterrupted one would, whatever the loaders drew before."""
+        state = np.random.SeedSequence([self.seed, self.current_epoch, self.global_rank])
+        torch.manual_seed(int(state.generate_state(1)[0]))
 
     def on_train_epoch_end(self) -> None:
         self.log_dict(self.train_scores.scores("train"))
@@ -113,6 +136,23 @@ class SegmentationModule(L.LightningModule):
         self.log_dict(scores)
         self.val_scores.reset()
         self.val_loss.reset()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Make the checkpoint self-describing: the run record (classes, data, split, config)."""
+        if self.run_record is not None:
+            checkpoint[RECORD_KEY] = self.run_record
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Resuming: follow a moved run folder, re-plan a 1-cycle schedule for a longer run."""
+        if self._trainer is None:
+            return
+        relocate_callback_states(checkpoint, self.trainer.ckpt_path, self.trainer.default_root_dir)
+        states = checkpoint.get("lr_schedulers") or []
+        if not states or "total_steps" not in states[0]:
+            return
+        planned, total = states[0]["total_steps"], int(self.trainer.estimated_stepping_batches)
+        if planned != total:
+            replan_schedule(states[0], self.optimizer_and_schedule(total)[1], planned)
 
     def configure_optimizers(self) -> dict[str, Any]:
         """SGD (or any torch optimizer from config) over three groups, OneCycle stepped per step."""
@@ -142,6 +182,22 @@ class SegmentationModule(L.LightningModule):
         return optimizer, scheduler
 
 
+def replan_schedule(state: dict[str, Any], fresh: LRScheduler, planned: int) -> None:
+    """Give a resumed OneCycleLR state the phases of `fresh`, planned for the new step count.
+
+    The step counter is kept, so the learning rate continues as the new, longer (or shorter)
+    cycle has it at that step: a run extended from E to E' epochs anneals as if planned for E'.
+    """
+    new = fresh.state_dict()
+    state["total_steps"], state["_schedule_phases"] = new["total_steps"], new["_schedule_phases"]
+    log.warning(
+        "Re-planned the 1-cycle schedule from %d to %d optimizer steps, continuing at step %d",
+        planned,
+        new["total_steps"],
+        state["last_epoch"],
+    )
+
+
 def module_from_config(cfg: DictConfig) -> SegmentationModule:
     """The module a composed training config describes (its model, loss, optimizer, scheduler)."""
 
@@ -153,4 +209,5 @@ def module_from_config(cfg: DictConfig) -> SegmentationModule:
         loss=plain(cfg.loss),
         optimizer=plain(cfg.optimizer),
         scheduler=plain(cfg.scheduler) if cfg.scheduler else None,
+        seed=int(cfg.seed),
     )

@@ -1,0 +1,153 @@
+"""Training checkpoints: read safely, and the run record that makes each one self-describing.
+
+Every checkpoint `drone_seg.train` writes carries, under the key `drone_seg`, what evaluating and
+predicting need without the run folder: class names and palette, the network config and input
+normalization, ignore index, validation size, the data and augment settings and the split (train
+and val ids), and the run's own config (for resuming). Checkpoints are opened with
+`weights_only=True`: tensors and plain data only, no pickled objects, so opening one runs no code.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from drone_seg.classes import CLASS_NAMES, IGNORE_INDEX, PALETTE
+from drone_seg.errors import ConfigError
+
+RECORD_KEY = "drone_seg"
+RECORD_FORMAT = 1
+
+
+def read_checkpoint(path: Path, key: str = "ckpt_path") -> dict[str, Any]:
+    """Load the checkpoint at `path` as plain data (CPU tensors), or raise one line naming it."""
+    if not path.is_file():
+        raise ConfigError(f"{key}={path} not found: point it at a checkpoint file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ConfigError(
+            f"{key}={path} refused: it holds pickled Python objects, not only tensors and plain "
+            f"data ({_first_line(error)}); only open checkpoints written by drone_seg.train"
+        ) from error
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+        raise ConfigError(
+            f"{key}={path} is not a readable checkpoint (truncated or corrupt: "
+            f"{_first_line(error)}): copy it again or pick another file"
+        ) from error
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get(RECORD_KEY), dict):
+        raise ConfigError(
+            f"{key}={path} is not a checkpoint written by drone_seg.train (no '{RECORD_KEY}' run "
+            "record: a plain state dict or another program's checkpoint)"
+        )
+    if not isinstance(checkpoint.get("state_dict"), dict):
+        raise ConfigError(f"{key}={path} has no state_dict: it holds no trained weights")
+    return checkpoint
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The run record of a checkpoint (see the module docstring), read back as typed fields."""
+
+    path: Path
+    classes: tuple[str, ...]
+    palette: tuple[tuple[int, int, int], ...]
+    ignore_index: int
+    model: dict[str, Any]
+    val_size: tuple[int, int]
+    seed: int
+    data: dict[str, Any]
+    augment: dict[str, Any]
+    split_train: tuple[str, ...]
+    split_val: tuple[str, ...]
+    split_source: str
+    config: dict[str, Any]
+    choices: dict[str, str]
+    hyper_parameters: dict[str, Any]
+
+    @classmethod
+    def of(cls, checkpoint: dict[str, Any], path: Path) -> RunRecord:
+        """The record of a checkpoint read by `read_checkpoint`; one line if it is malformed."""
+        record = checkpoint[RECORD_KEY]
+        try:
+            if record["format"] != RECORD_FORMAT:
+                raise ValueError(f"format {record['format']}, expected {RECORD_FORMAT}")
+            height, width = record["val_size"]
+            return cls(
+                path=path,
+                classes=tuple(str(name) for name in record["classes"]),
+                palette=tuple(tuple(int(c) for c in rgb) for rgb in record["palette"]),
+                ignore_index=int(record["ignore_index"]),
+                model=dict(checkpoint["hyper_parameters"]["model"]),
+                val_size=(int(height), int(width)),
+                seed=int(record["seed"]),
+                data=dict(record["data"]),
+                augment=dict(record["augment"]),
+                split_train=tuple(record["split"]["train"]),
+                split_val=tuple(record["split"]["val"]),
+                split_source=str(record["split"]["source"]),
+                config=dict(record["config"]),
+                choices={str(k): str(v) for k, v in record["choices"].items()},
+                hyper_parameters=dict(checkpoint["hyper_parameters"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ConfigError(
+                f"ckpt_path={path} has a malformed '{RECORD_KEY}' run record ({error!r}): it was "
+                "not written by this version of drone_seg.train"
+            ) from error
+
+
+def read_record(path: Path, key: str = "ckpt_path") -> tuple[dict[str, Any], RunRecord]:
+    """The checkpoint at `path` and its run record."""
+    checkpoint = read_checkpoint(path, key)
+    return checkpoint, RunRecord.of(checkpoint, path)
+
+
+def make_record(
+    cfg: DictConfig, choices: dict[str, str], train_ids: list[str], val_ids: list[str]
+) -> dict[str, Any]:
+    """The run record train puts in every checkpoint (plain data only, see the module docstring);
+    `choices` are the run's config-group choices (Hydra's runtime.choices), for resuming.
+
+    Data paths are made absolute, so a checkpoint copied anywhere finds its images; the data's
+    transforms stay references to `augment`, which is kept unresolved so that an evaluation with
+    another `augment.val_size` rebuilds its resize.
+    """
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    data["train_transform"], data["val_transform"] = "${augment.train}", "${augment.val}"
+    for key in ("root", "split_file", "cache_dir"):
+        if data.get(key):
+            data[key] = str(Path(data[key]).resolve())
+    if data.get("synthetic"):
+        data["synthetic"]["dir"] = str(Path(data["synthetic"]["dir"]).resolve())
+    config = OmegaConf.to_container(cfg, resolve=False)
+    config.pop("hydra", None)
+    split_keys = ("split", "split_file", "val_fraction", "split_seed")
+    return {
+        "format": RECORD_FORMAT,
+        "classes": list(CLASS_NAMES),
+        "palette": [list(rgb) for rgb in PALETTE],
+        "ignore_index": IGNORE_INDEX,
+        "val_size": [int(v) for v in cfg.augment.val_size],
+        "seed": int(cfg.seed),
+        "data": data,
+        "augment": OmegaConf.to_container(cfg.augment, resolve=False),
+        "split": {
+            "source": ", ".join(f"data.{key}={data.get(key)}" for key in split_keys),
+            "train": list(train_ids),
+            "val": list(val_ids),
+        },
+        "config": config,
+        "choices": {str(k): str(v) for k, v in choices.items()},
+    }
