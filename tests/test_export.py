@@ -102,3 +102,18 @@ def test_torchscript_export_checks_itself_and_predicts(checkpoint: Path, tmp_pat
     )  # fmt: skip
     assert predict(prediction).predicted == 1
     assert cv2.imread(str(output / "x.png"), cv2.IMREAD_UNCHANGED).shape == (90, 150)
+
+
+def test_an_export_that_fails_its_check_leaves_no_model_file(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def differs(path: Path, *args: object) -> float:
+        assert path.is_file()  # written, under its temporary name, before the check
+        raise DroneSegError(f"{path} differs from eager PyTorch")
+
+    monkeypatch.setattr("drone_seg.export.check_export", differs)
+    run = tmp_path / "run"
+    overrides = [f"ckpt_path={checkpoint}", "format=torchscript", "size=[64,96]"]
+    with pytest.raises(DroneSegError, match="differs"):
+        export(compose_config("export", run, *overrides))
+    assert list(run.iterdir()) == []
