@@ -13,10 +13,14 @@ from torch.utils.data import DataLoader, Sampler
 from drone_seg.data.assignment import TRAIN, VAL
 from drone_seg.data.dataset import SegmentationDataset, Transform
 from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
-from drone_seg.data.samplers import SeededTrainSampler, UnpaddedEvalSampler
+from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler, UnpaddedEvalSampler
 from drone_seg.data.source import AEROSCAPES_SPLIT, DataSource
+from drone_seg.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+# How training images are drawn each epoch: a seeded permutation, or rare-class sampling.
+SAMPLERS: tuple[str, ...] = ("uniform", "rare_class")
 
 
 class DroneDataModule(L.LightningDataModule):
@@ -47,8 +51,12 @@ class DroneDataModule(L.LightningDataModule):
         train_transform: Transform | None = None,
         val_transform: Transform | None = None,
         cache_dir: str | None = None,
+        sampler: str = "uniform",
+        rare_class_temperature: float = 0.01,
     ) -> None:
         super().__init__()
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"data.sampler={sampler} is not one of {', '.join(SAMPLERS)}")
         self.source = DataSource(
             root, synthetic, images_dir, masks_dir, ids_file, split, split_file, official_split,
             val_fraction, split_seed, cache_dir,
@@ -62,6 +70,8 @@ class DroneDataModule(L.LightningDataModule):
         self.prefetch_factor = prefetch_factor
         self.train_transform = train_transform
         self.val_transform = val_transform
+        self.sampler = sampler
+        self.rare_class_temperature = rare_class_temperature
         self.train_ids: list[str] = []
         self.val_ids: list[str] = []
 
@@ -95,7 +105,13 @@ class DroneDataModule(L.LightningDataModule):
         return [(i, "train") for i in self.train_ids] + [(i, "val") for i in self.val_ids]
 
     def train_dataloader(self) -> DataLoader:
-        sampler = SeededTrainSampler(self.train_set, seed=self.seed)
+        if self.sampler == "rare_class":
+            counts = self.source.stats.counts[self.source.subset == TRAIN]
+            sampler = RareClassSampler(
+                self.train_set, counts, seed=self.seed, temperature=self.rare_class_temperature
+            )
+        else:
+            sampler = SeededTrainSampler(self.train_set, seed=self.seed)
         drop_last = len(sampler) > self.batch_size
         return self._loader(self.train_set, self.batch_size, sampler, drop_last)
 

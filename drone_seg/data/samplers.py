@@ -33,13 +33,45 @@ class SeededTrainSampler(DistributedSampler):
         world_size, rank = _world()
         super().__init__(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+    def order(self) -> list[int]:
+        """This epoch's image order over all ranks, `total_size` long: a seeded permutation."""
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         order = torch.randperm(len(self.dataset), generator=generator).tolist()
-        order += order[: self.total_size - len(order)]
+        return order + order[: self.total_size - len(order)]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+        order = self.order()
         for position in range(self.rank, self.total_size, self.num_replicas):
             state = np.random.SeedSequence([self.seed, self.epoch, position]).generate_state(1)
             yield order[position], int(state[0])
+
+
+class RareClassSampler(SeededTrainSampler):
+    """Draws images so that rare classes are seen more often (DAFormer's rare-class sampling).
+
+    Each draw picks a class c with probability proportional to exp((1 - f_c) / temperature), f_c
+    being c's share of the labelled training pixels, then an image that holds c, uniformly. A low
+    temperature favours the rarest classes; a high one tends to every present class equally. Draws
+    are a function of (seed, epoch), the same on every rank, so resuming and DDP stay exact.
+    """
+
+    def __init__(self, dataset: Sized, counts: np.ndarray, seed: int, temperature: float) -> None:
+        super().__init__(dataset, seed)
+        if temperature <= 0:
+            raise ValueError(f"data.rare_class_temperature={temperature} must be > 0")
+        present = counts > 0
+        holders = present.any(axis=0)
+        shares = counts.sum(axis=0) / max(1, counts.sum())
+        logits = np.where(holders, (1.0 - shares) / temperature, -np.inf)
+        weights = np.exp(logits - logits[holders].max())
+        self.class_probabilities = weights / weights.sum()
+        self.images_of = [np.flatnonzero(present[:, c]) for c in range(counts.shape[1])]
+
+    def order(self) -> list[int]:
+        """`total_size` draws: a class by its probability, then an image holding it."""
+        rng = np.random.default_rng([self.seed, self.epoch])
+        classes = rng.choice(len(self.images_of), size=self.total_size, p=self.class_probabilities)
+        return [int(rng.choice(self.images_of[c])) for c in classes]
 
 
 class UnpaddedEvalSampler(DistributedSampler):

@@ -1,0 +1,62 @@
+"""Training samplers: rare-class sampling favours rare classes, a function of seed and epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler
+from drone_seg.train import train
+
+IMAGES = 100
+RARE = (7, 40)  # the only images holding class 5
+
+
+def counts_table() -> np.ndarray:
+    """(images, 12) pixel counts: every image has background and road, two images a boat (5)."""
+    counts = np.zeros((IMAGES, 12), dtype=np.int64)
+    counts[:, 0], counts[:, 10] = 6000, 4000
+    counts[list(RARE), 5] = 30
+    return counts
+
+
+def draws(sampler: SeededTrainSampler, epoch: int = 0) -> list[int]:
+    sampler.set_epoch(epoch)
+    return [index for index, _ in sampler]
+
+
+def test_rare_classes_are_drawn_far_more_often_than_uniformly() -> None:
+    dataset = list(range(IMAGES))
+    rare = RareClassSampler(dataset, counts_table(), seed=3, temperature=0.01)
+    assert rare.class_probabilities[5] == rare.class_probabilities.max()
+    assert rare.class_probabilities[1] == 0.0  # absent from every image: never drawn
+    share = np.isin(draws(rare), RARE).mean()
+    uniform = np.isin(draws(SeededTrainSampler(dataset, seed=3)), RARE).mean()
+    assert uniform == pytest.approx(len(RARE) / IMAGES)
+    assert share > 0.25 > 10 * uniform
+    assert len(draws(rare)) == IMAGES  # an epoch is as long as with the uniform sampler
+
+
+def test_a_high_temperature_spreads_the_draws_over_the_present_classes() -> None:
+    sampler = RareClassSampler(list(range(IMAGES)), counts_table(), seed=0, temperature=100.0)
+    present = sampler.class_probabilities[[0, 5, 10]]
+    np.testing.assert_allclose(present, 1 / 3, atol=0.01)
+
+
+def test_draws_are_a_function_of_seed_and_epoch_and_split_across_ranks(monkeypatch) -> None:
+    def sampler(rank: int = 0, world: int = 1, seed: int = 1) -> RareClassSampler:
+        monkeypatch.setattr("drone_seg.data.samplers._world", lambda: (world, rank))
+        return RareClassSampler(list(range(IMAGES)), counts_table(), seed=seed, temperature=0.1)
+
+    assert draws(sampler()) == draws(sampler())
+    assert draws(sampler(), epoch=1) != draws(sampler(), epoch=0)
+    assert draws(sampler(seed=2)) != draws(sampler(seed=1))
+    whole = sampler().order()
+    ranks = [draws(sampler(rank, world=2)) for rank in (0, 1)]
+    assert ranks[0] == whole[0::2] and ranks[1] == whole[1::2]
+
+
+def test_training_with_rare_class_sampling(train_config) -> None:
+    cfg = train_config("data.sampler=rare_class", "trainer.fast_dev_run=true")
+    assert cfg.data.sampler == "rare_class" and cfg.data.rare_class_temperature > 0
+    train(cfg)
