@@ -1,0 +1,28 @@
+"""callbacks=ema: validation, best.ckpt and eval use the moving average of the weights."""
+
+from __future__ import annotations
+
+import torch
+
+from drone_seg.runs.run_dir import RunDir, read_metrics
+
+from helpers.cli import TINY_TRAIN, run_command
+
+
+def test_ema_weights_are_validated_checkpointed_and_evaluated(tmp_path, synthetic_root) -> None:
+    run = RunDir(tmp_path / "run")
+    run_command(
+        "drone_seg.train", "callbacks=ema", f"data.root={synthetic_root}",
+        f"hydra.run.dir={run.path}", "trainer.max_epochs=2", "trainer.limit_train_batches=3",
+        *TINY_TRAIN,
+    )  # fmt: skip
+    best = torch.load(run.best_checkpoint, weights_only=True)
+    averaged, raw = best["state_dict"], best["current_model_state"]
+    name = next(key for key in raw if key.endswith(".weight") and raw[key].is_floating_point())
+    assert not torch.equal(averaged[name], raw[name])  # the saved weights are the average
+    run_command(
+        "drone_seg.eval", f"ckpt_path={run.best_checkpoint}", f"hydra.run.dir={tmp_path / 'eval'}",
+        "trainer.accelerator=cpu",
+    )  # fmt: skip
+    scored = read_metrics(tmp_path / "eval" / "metrics.json")["val/dice"]
+    assert abs(scored - run.read_metrics()["val/dice"]) <= 1e-6  # validation scored the average
