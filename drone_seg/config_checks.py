@@ -389,8 +389,8 @@ class CommandChecks:
 
 def check_config(cfg: DictConfig, command: str) -> None:
     """Raise ConfigError, in one line naming the key, for the first mistake found in `cfg` for
-    `command` (train, eval, predict, export, stats, split): a mandatory key left `???`, a
-    value of the wrong type or range, a per-class list of the wrong length, a missing file."""
+    `command` (a key of COMMANDS): a mandatory key left `???`, a value of the wrong type or
+    range, a per-class list of the wrong length, a missing file."""
     if command not in COMMANDS:
         raise ValueError(f"no config checks for command {command!r}: one of {', '.join(COMMANDS)}")
     checks = COMMANDS[command]
@@ -543,5 +543,20 @@ COMMANDS: dict[str, CommandChecks] = {
     "stats": CommandChecks(DATA_RULES, checkpoint="none", data_files=True),
     "split": CommandChecks(
         {**DATA_RULES, "split_file": text("split.csv")}, checkpoint="none", data_files=True
+    ),
+    "prepare": CommandChecks(
+        {"size": nullable(integer(at_least=1, example="1000000")), "keep_archive": boolean()},
+        checkpoint="none",
+        data_files=False,
+    ),
+    "synthesize": CommandChecks(
+        {
+            **{key: integer(at_least=1, example="64") for key in ("num_images", "width", "height")},
+            "seed": integer(example="0"),
+            "frames_per_sequence": integer(at_least=1, example="5"),
+            "overwrite": boolean(),
+        },
+        checkpoint="none",
+        data_files=False,
     ),
 }

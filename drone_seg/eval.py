@@ -14,7 +14,6 @@ import logging
 from pathlib import Path
 
 import cv2
-import hydra
 import lightning as L
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
@@ -22,10 +21,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from drone_seg.config_checks import check_config
+from drone_seg.cli import command
 from drone_seg.data.assignment import TRAIN, VAL, write_split_file
 from drone_seg.data.datamodule import DroneDataModule
-from drone_seg.errors import ConfigError, DroneSegError
+from drone_seg.errors import ConfigError
 from drone_seg.report import TITLES, class_rows, class_table
 from drone_seg.runs.allowlist import check_targets
 from drone_seg.runs.checkpoint import RunRecord
@@ -34,7 +33,6 @@ from drone_seg.runs.run_dir import write_metrics
 from drone_seg.visualize import confusion_image
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 # The settings that decide which images are scored and how they are resized, taken from training.
 DATA_KEYS = ("seed", "data", "augment")
 # Keys by which a command line chooses its own split instead of the checkpoint's.
@@ -142,14 +140,10 @@ def write_report(
     cv2.imwrite(str(out_dir / "confusion_matrix.png"), picture)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval")
+@command("eval")
 def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point: print the table, return val/dice. User errors end in one line."""
-    try:
-        check_config(cfg, "eval")
-        metrics = evaluate(cfg)
-    except DroneSegError as error:
-        raise SystemExit(f"error: {error}") from None
+    """Score the checkpoint, print the table; return val/dice."""
+    metrics = evaluate(cfg)
     print(f"\n{class_table(metrics, scores=SCORES)}")
     print(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
     return metrics.get("val/dice")

@@ -15,17 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from torch import nn
 
 from drone_seg.classes import PALETTE
-from drone_seg.config_checks import check_config
+from drone_seg.cli import command
 from drone_seg.errors import ConfigError, DroneSegError
 from drone_seg.inference.loading import METADATA_KEY, load_model, metadata_json
 from drone_seg.runs.loading import inference_network
-from drone_seg.train import CONFIG_DIR
 
 log = logging.getLogger(__name__)
 
@@ -140,14 +138,10 @@ def export(cfg: DictConfig) -> ExportResult:
     return ExportResult(path, worst)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export")
+@command("export")
 def main(cfg: DictConfig) -> None:
-    """Hydra entry point. User errors and failed checks end in one line and a non-zero exit."""
-    try:
-        check_config(cfg, "export")
-        result = export(cfg)
-    except DroneSegError as error:
-        raise SystemExit(f"error: {error}") from None
+    """Export and check the network; a failed check ends in one line and a non-zero exit."""
+    result = export(cfg)
     print(f"Exported {result.path} (max |logit difference| vs eager: {result.max_difference:.3g})")
 
 

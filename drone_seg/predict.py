@@ -27,20 +27,18 @@ from types import TracebackType
 from typing import TextIO
 
 import cv2
-import hydra
 import numpy as np
 from omegaconf import DictConfig
 from PIL import Image
 from tqdm import tqdm
 
 from drone_seg.classes import NUM_CLASSES, PALETTE
-from drone_seg.config_checks import check_config
+from drone_seg.cli import command
 from drone_seg.data.io import IMAGE_SUFFIXES, read_image
-from drone_seg.errors import ConfigError, DataError, DroneSegError
+from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
 from drone_seg.inference.loading import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling
-from drone_seg.train import CONFIG_DIR
 from drone_seg.visualize import Palette, colorize, overlay
 
 log = logging.getLogger(__name__)
@@ -389,14 +387,10 @@ def predict(cfg: DictConfig) -> PredictResult:
     return result
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
+@command("predict")
 def main(cfg: DictConfig) -> None:
-    """Hydra entry point. User errors end in one line."""
-    try:
-        check_config(cfg, "predict")
-        result = predict(cfg)
-    except DroneSegError as error:
-        raise SystemExit(f"error: {error}") from None
+    """Predict every input, print how many and where."""
+    result = predict(cfg)
     skipped = f", skipped {len(result.skipped)} unreadable file(s)" if result.skipped else ""
     print(f"Predicted {result.predicted} images/frames into {result.output}{skipped}")
 

@@ -12,30 +12,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
-from drone_seg.errors import DroneSegError
+from drone_seg.cli import command
 from drone_seg.synthetic import generate_dataset
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
-
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="synthesize")
+@command("synthesize")
 def main(cfg: DictConfig) -> None:
     """Render `cfg.num_images` frames of `cfg.width` x `cfg.height` into `cfg.dir`."""
-    try:
-        ids = generate_dataset(
-            Path(cfg.dir),
-            num_images=cfg.num_images,
-            seed=cfg.seed,
-            width=cfg.width,
-            height=cfg.height,
-            frames_per_sequence=cfg.frames_per_sequence,
-            overwrite=cfg.overwrite,
-        )
-    except DroneSegError as error:
-        raise SystemExit(f"error: {error}") from None
+    ids = generate_dataset(
+        Path(cfg.dir),
+        num_images=cfg.num_images,
+        seed=cfg.seed,
+        width=cfg.width,
+        height=cfg.height,
+        frames_per_sequence=cfg.frames_per_sequence,
+        overwrite=cfg.overwrite,
+    )
     print(f"Wrote {len(ids)} synthetic {cfg.width}x{cfg.height} images and masks to {cfg.dir}")
 
 

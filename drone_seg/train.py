@@ -6,7 +6,6 @@ import logging
 import warnings
 from pathlib import Path
 
-import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -16,9 +15,8 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from drone_seg.callbacks.best_metrics import BestMetricsWriter
-from drone_seg.config_checks import check_config
+from drone_seg.cli import command
 from drone_seg.data.datamodule import DroneDataModule
-from drone_seg.errors import DroneSegError
 from drone_seg.hparams import log_hparams
 from drone_seg.lr_finder import find_learning_rate
 from drone_seg.models.module import module_from_config
@@ -30,8 +28,6 @@ from drone_seg.runs.run_dir import RunDir
 from drone_seg.sweep import record_failure
 
 log = logging.getLogger(__name__)
-# The repository's conf/, found from this file so that any working directory will do.
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 # conf/hydra/launcher/submitit_slurm.yaml takes the plugin's name, so that the command users know
 # picks our preset. Hydra still checks it against the plugin's schema and warns that it will stop
 # doing so; the file is complete on its own (tests/test_sweep.py checks its keys): nothing to do.
@@ -95,28 +91,22 @@ def _choices() -> dict[str, str]:
     return {k: str(v) for k, v in HydraConfig.get().runtime.choices.items() if v is not None}
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; returns the best val/dice for sweepers. User errors end in one line.
+def _record_in_sweep(error: Exception) -> None:
+    """In a sweep, record a run that raised as failed (None) and let the sweep go on: Hydra's
+    sweeper would otherwise re-raise it after the batch, or SystemExit end the sweep at once."""
+    if HydraConfig.get().mode != RunMode.MULTIRUN:
+        raise error
+    record_failure(error, Path(HydraConfig.get().runtime.output_dir))
 
-    In a sweep, a run that raises is recorded as failed (None) and the sweep goes on: Hydra's
-    sweeper would otherwise re-raise it after the batch, or SystemExit end the sweep at once.
-    """
-    output_dir = HydraConfig.get().runtime.output_dir
-    try:
-        check_config(cfg, "train")
-        best = train(cfg)
-    except Exception as error:
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            record_failure(error, Path(output_dir))
-            return None
-        if isinstance(error, DroneSegError):
-            raise SystemExit(f"error: {error}") from None
-        raise
+
+@command("train", on_failure=_record_in_sweep)
+def main(cfg: DictConfig) -> float | None:
+    """Train, print the best epoch's table; return the best val/dice for sweepers."""
+    best = train(cfg)
     if rank_zero_only.rank == 0:
         if best:
             print(f"\nBest validation epoch {best['epoch']}:\n{class_table(best)}")
-        print(f"\nRun directory: {output_dir}")
+        print(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
     return best.get("val/dice")
 
 

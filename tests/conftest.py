@@ -12,9 +12,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.synthetic import generate_dataset
-
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 # Small images and crops keep every network's step to a second or two on a CPU.
 TINY = [

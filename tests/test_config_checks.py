@@ -20,10 +20,11 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from drone_seg.classes import NUM_CLASSES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.config_checks import PRECISIONS, check_config
 from drone_seg.errors import ConfigError
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(CONFIG_DIR)
 
 
 def composed(config_name: str, *overrides: str) -> DictConfig:

@@ -3,15 +3,14 @@ padding or warping creates is labelled 255 (ignored), never background."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+from drone_seg.cli import CONFIG_DIR
+
 LABELS = {1, 5, 9}
 WARPS = {
     "Affine", "ElasticTransform", "GridDistortion", "OpticalDistortion", "Perspective",

@@ -13,10 +13,10 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 from test_data_helpers import frame_ids, scene_masks, write_dataset
 
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.train import train
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 IDS = frame_ids(4, 5)
 MASKS = scene_masks(4, 5, 48, 64, seed=2)
 

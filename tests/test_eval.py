@@ -17,13 +17,13 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from drone_seg.classes import CLASS_NAMES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 from drone_seg.eval import evaluate, with_training_data
 from drone_seg.runs.checkpoint import read_record
 from drone_seg.runs.run_dir import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG_DIR = str(REPO / "conf")
 # One CPU thread per run: tiny runs gain nothing from more, and on a busy machine idle-spinning
 # OpenMP threads make them several times slower.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}

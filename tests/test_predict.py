@@ -25,13 +25,14 @@ from PIL import Image
 
 from drone_seg.bench.config import build_module
 from drone_seg.classes import NUM_CLASSES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.io import read_image
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
 from drone_seg.inference.loading import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling, tile_starts
 from drone_seg.predict import predict
-from drone_seg.train import CONFIG_DIR, train
+from drone_seg.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 FULL_HD = (720, 1280)  # height, width of AeroScapes frames

@@ -23,9 +23,9 @@ from omegaconf import DictConfig, open_dict
 
 import drone_seg.predict as predict_module
 from drone_seg.classes import NUM_CLASSES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 from drone_seg.predict import predict
-from drone_seg.train import CONFIG_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 

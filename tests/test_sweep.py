@@ -20,11 +20,11 @@ from omegaconf import DictConfig, OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.runs.run_dir import read_metrics
 from drone_seg.sweep import collect_runs, ranked, summary_table, write_summary
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG_DIR = str(REPO / "conf")
 # One CPU thread per run: tiny runs gain nothing from more, and on a busy machine idle-spinning
 # OpenMP threads make them several times slower.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}

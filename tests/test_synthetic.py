@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.assignment import UNUSED, VAL, official_assignment
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic import generate_dataset, plan_sequences, writer
@@ -252,7 +253,7 @@ def test_command_writes_the_dataset_and_refuses_to_overwrite(tmp_path: Path) -> 
 
 
 def test_command_defaults_are_the_training_set(tmp_path: Path) -> None:
-    config_dir = str(Path(__file__).resolve().parents[1] / "conf")
+    config_dir = CONFIG_DIR
     with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
         command = compose("synthesize")
         training = compose("train", overrides=["data=synthetic"]).data.synthetic

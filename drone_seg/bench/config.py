@@ -10,8 +10,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from drone_seg.classes import NUM_CLASSES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.models.module import SegmentationModule, module_from_config
-from drone_seg.train import CONFIG_DIR
 
 
 def train_config(overrides: Sequence[str]) -> DictConfig:

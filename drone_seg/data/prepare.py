@@ -31,14 +31,13 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-import hydra
 from omegaconf import DictConfig
 
+from drone_seg.cli import command
 from drone_seg.data.io import is_image_file
 from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
-from drone_seg.errors import DataError, DroneSegError
+from drone_seg.errors import DataError
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 CHUNK = 1 << 20
 
 
@@ -280,15 +279,12 @@ def prepare(
     return True
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="prepare")
+@command("prepare")
 def main(cfg: DictConfig) -> None:
     """Command line: download and unpack AeroScapes into `cfg.dest`."""
     dest = Path(cfg.dest)
-    try:
-        done = prepare(dest, cfg.url, Path(cfg.archive), cfg.sha256, cfg.size, cfg.keep_archive)
-        images = count_images(dest)
-    except DroneSegError as error:
-        raise SystemExit(f"error: {error}") from None
+    done = prepare(dest, cfg.url, Path(cfg.archive), cfg.sha256, cfg.size, cfg.keep_archive)
+    images = count_images(dest)
     state = "Unpacked" if done else "Already there:"
     print(f"{state} AeroScapes in {dest} ({images} images); train with data.root={dest}")
 

@@ -11,25 +11,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
+from drone_seg.cli import command
 from drone_seg.data.source import DataSource
-from drone_seg.errors import DroneSegError
-
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="split")
+@command("split")
 def main(cfg: DictConfig) -> None:
     """Split the dataset of `cfg.data`, write `cfg.split_file` and its report, print the report."""
-    try:
-        source = DataSource.from_config(cfg.data)
-        source.prepare()
-        source.make_split()
-        report_path = source.write_split(Path(cfg.split_file))
-    except DroneSegError as error:
-        raise SystemExit(f"error: {error}") from None
+    source = DataSource.from_config(cfg.data)
+    source.prepare()
+    source.make_split()
+    report_path = source.write_split(Path(cfg.split_file))
     print(source.split_report)
     print(f"Wrote {cfg.split_file} and {report_path}")
 

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 import numpy as np
 from omegaconf import DictConfig
 
 from drone_seg.classes import CLASS_NAMES
+from drone_seg.cli import command
 from drone_seg.data.source import DataSource
-from drone_seg.errors import DataError, DroneSegError
-
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+from drone_seg.errors import DataError
 
 
 def present_classes(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,17 +88,13 @@ def stats_text(counts: np.ndarray, ignored: int, root: Path) -> str:
     return "\n".join(lines)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="stats")
+@command("stats")
 def main(cfg: DictConfig) -> None:
     """Print the class statistics of the dataset of `cfg.data`."""
-    try:
-        source = DataSource.from_config(cfg.data)
-        source.prepare()
-        _, stats = source.scan()
-        text = stats_text(stats.counts, int(stats.ignored.sum()), source.root)
-    except DroneSegError as error:
-        raise SystemExit(f"error: {error}") from None
-    print(text)
+    source = DataSource.from_config(cfg.data)
+    source.prepare()
+    _, stats = source.scan()
+    print(stats_text(stats.counts, int(stats.ignored.sum()), source.root))
 
 
 if __name__ == "__main__":
