@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint notebooks
 
 setup: $(STAMP)
 
@@ -23,3 +23,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Executed copies of the notebooks, with their figures, in docs/notebooks/ (after `make demo`).
+notebooks: setup
+	$(BIN)/python notebooks/render.py
