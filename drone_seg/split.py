@@ -1,6 +1,6 @@
 """Split a dataset as training would and write the split file and its report.
 
-    python -m drone_seg.data.split data.root=DIR data.split=STRATEGY split_file=PATH
+    python -m drone_seg.split data.root=DIR data.split=STRATEGY split_file=PATH
 
 Composes the same `data` config group as training (conf/split.yaml), so `data=folders`,
 `data.split_seed=`, `data.val_fraction=` ... mean the same here; the CSV `image,subset` is the one a

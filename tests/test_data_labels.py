@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from test_data_helpers import frame_ids, scene_masks, write_dataset
 
+from drone_seg.data.class_weights import inverse_frequency, median_frequency, stats_text
 from drone_seg.data.source import DataSource
-from drone_seg.data.stats import inverse_frequency, median_frequency, stats_text
 from drone_seg.errors import ConfigError, DataError
 
 IDS = frame_ids(4, 5)
@@ -39,7 +39,7 @@ def test_masks_without_a_labelled_pixel_are_refused(unlabelled_root: Path, tmp_p
 
 def test_the_stats_command_refuses_them_in_one_line(unlabelled_root: Path, tmp_path: Path) -> None:
     command = [
-        sys.executable, "-m", "drone_seg.data.stats", f"data.root={unlabelled_root}",
+        sys.executable, "-m", "drone_seg.stats", f"data.root={unlabelled_root}",
         f"data.cache_dir={tmp_path / 'cache'}",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)

@@ -1,4 +1,4 @@
-"""`drone_seg.data.prepare` offline: a local archive served by file:// and by an HTTP server on
+"""`drone_seg.prepare` offline: a local archive served by file:// and by an HTTP server on
 127.0.0.1 with Range support; resume, verification, atomic unpacking, no overwriting."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from test_data_helpers import frame_ids, scene_masks, write_dataset
 
-from drone_seg.data import prepare as prepare_module
-from drone_seg.data.prepare import prepare
+from drone_seg.data import download as download_module
+from drone_seg.data.download import prepare
 from drone_seg.errors import DataError
 
 IDS = frame_ids(3, 4)
@@ -149,14 +149,14 @@ def test_an_existing_folder_is_never_overwritten(archive: Path, tmp_path: Path) 
 
 
 def test_progress_is_shown(archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    prepare_module.download(archive.as_uri(), tmp_path / "a.tar.gz")
+    download_module.download(archive.as_uri(), tmp_path / "a.tar.gz")
     assert "Downloading a.tar.gz: 100.0%" in capsys.readouterr().err
 
 
 def test_prepare_command(archive: Path, tmp_path: Path) -> None:
     dest = tmp_path / "aeroscapes"
     command = [
-        sys.executable, "-m", "drone_seg.data.prepare", f"url={archive.as_uri()}",
+        sys.executable, "-m", "drone_seg.prepare", f"url={archive.as_uri()}",
         f"dest={dest}", f"archive={tmp_path / 'download.tar.gz'}",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -205,9 +205,9 @@ def tar_filter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     """Run with tarfile's `data` filter, and as on Python < 3.10.12 / 3.11.4, without it."""
     if request.param == "own checks only":
         monkeypatch.delattr(tarfile, "data_filter", raising=False)
-        assert prepare_module.extract_options() == {}
+        assert download_module.extract_options() == {}
     else:
-        assert prepare_module.extract_options() == {"filter": "data"}
+        assert download_module.extract_options() == {"filter": "data"}
     return request.param
 
 
@@ -249,7 +249,7 @@ def test_a_symlinked_folder_is_never_the_dataset_root(archive: Path, tmp_path: P
     )
     dest = tmp_path / "data" / "aeroscapes"
     command = [
-        sys.executable, "-m", "drone_seg.data.prepare", "url=file:///nowhere", f"dest={dest}",
+        sys.executable, "-m", "drone_seg.prepare", "url=file:///nowhere", f"dest={dest}",
         f"archive={linked}",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -270,7 +270,7 @@ def test_an_archive_whose_only_layout_is_symlinked_is_one_line(
     with tarfile.open(linked, "w:gz") as tar:
         tar.add(source, arcname="aeroscapes")
     command = [
-        sys.executable, "-m", "drone_seg.data.prepare", "url=file:///nowhere",
+        sys.executable, "-m", "drone_seg.prepare", "url=file:///nowhere",
         f"dest={tmp_path / 'aeroscapes'}", f"archive={linked}",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -294,4 +294,4 @@ def test_an_archive_the_user_supplied_is_never_deleted(archive: Path, tmp_path: 
 def test_a_dataset_missing_after_unpacking_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "aeroscapes" / "JPEGImages").mkdir(parents=True)
     with pytest.raises(DataError, match="holds no JPEGImages/ and SegmentationClass/ after"):
-        prepare_module.count_images(tmp_path / "aeroscapes")
+        download_module.count_images(tmp_path / "aeroscapes")

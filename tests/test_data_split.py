@@ -89,7 +89,7 @@ def test_split_command_writes_the_file_training_writes(
 ) -> None:
     out = tmp_path / "out" / "sequence.csv"
     command = [
-        sys.executable, "-m", "drone_seg.data.split", f"data.root={big_root}",
+        sys.executable, "-m", "drone_seg.split", f"data.root={big_root}",
         "data.split=sequence", "data.split_seed=3", f"data.cache_dir={cache_dir}",
         f"split_file={out}",
     ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Class statistics and weights: the arithmetic, and `python -m drone_seg.data.stats`."""
+"""Class statistics and weights: the arithmetic, and `python -m drone_seg.stats`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from test_data_helpers import frame_ids, scene_masks, write_dataset
 
 from drone_seg.classes import CLASS_NAMES
-from drone_seg.data.stats import inverse_frequency, median_frequency
+from drone_seg.data.class_weights import inverse_frequency, median_frequency
 
 
 def test_inverse_frequency_weights() -> None:
@@ -41,7 +41,7 @@ def test_stats_command_prints_counts_and_weight_overrides(tmp_path: Path) -> Non
     masks = scene_masks(4, 5, 24, 32, seed=4)
     root = write_dataset(tmp_path / "data", masks, frame_ids(4, 5))
     command = [
-        sys.executable, "-m", "drone_seg.data.stats", f"data.root={root}",
+        sys.executable, "-m", "drone_seg.stats", f"data.root={root}",
         f"data.cache_dir={tmp_path / 'cache'}",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)

@@ -1,8 +1,7 @@
-"""Class statistics of a dataset and class weights for the loss.
+"""Class weights for the loss from a dataset's class statistics, and the table
+`python -m drone_seg.stats` prints.
 
-    python -m drone_seg.data.stats data.root=DIR [data=folders data.images_dir=... ...]
-
-Prints, per class, its pixel and image counts, then two sets of weights normalized to mean 1 over
+Gives, per class, its pixel and image counts, then two sets of weights normalized to mean 1 over
 the classes present, as `loss.class_weights=[...]` overrides: inverse frequency (1 / the class's
 share of all labelled pixels) and median frequency balancing (Eigen and Fergus, 2015: the median
 class frequency over the class's frequency, a class's frequency being its pixels over the pixels of
@@ -16,11 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
 
 from drone_seg.classes import CLASS_NAMES
-from drone_seg.cli import command
-from drone_seg.data.source import DataSource
 from drone_seg.errors import DataError
 
 
@@ -86,16 +82,3 @@ def stats_text(counts: np.ndarray, ignored: int, root: Path) -> str:
         f"median frequency:   {as_override(median)}",
     ]
     return "\n".join(lines)
-
-
-@command("stats")
-def main(cfg: DictConfig) -> None:
-    """Print the class statistics of the dataset of `cfg.data`."""
-    source = DataSource.from_config(cfg.data)
-    source.prepare()
-    _, stats = source.scan()
-    print(stats_text(stats.counts, int(stats.ignored.sum()), source.root))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,4 @@
-"""Download AeroScapes and unpack it where training looks for it.
-
-    python -m drone_seg.data.prepare [dest=DIR] [url=URL] [sha256=HEX] [keep_archive=true]
+"""Download AeroScapes and unpack it where training looks for it (`python -m drone_seg.prepare`).
 
 The archive is the one the dataset's README (github.com/ishann/aeroscapes, download.sh) points to.
 It is downloaded to `<archive>.part`, resumed with an HTTP Range request when a previous attempt
@@ -31,9 +29,6 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from omegaconf import DictConfig
-
-from drone_seg.cli import command
 from drone_seg.data.io import is_image_file
 from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
 from drone_seg.errors import DataError
@@ -277,17 +272,3 @@ def prepare(
     if downloaded and not keep_archive:
         archive.unlink()
     return True
-
-
-@command("prepare")
-def main(cfg: DictConfig) -> None:
-    """Command line: download and unpack AeroScapes into `cfg.dest`."""
-    dest = Path(cfg.dest)
-    done = prepare(dest, cfg.url, Path(cfg.archive), cfg.sha256, cfg.size, cfg.keep_archive)
-    images = count_images(dest)
-    state = "Unpacked" if done else "Already there:"
-    print(f"{state} AeroScapes in {dest} ({images} images); train with data.root={dest}")
-
-
-if __name__ == "__main__":
-    main()

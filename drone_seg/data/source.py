@@ -104,7 +104,7 @@ class DataSource:
         if not self.root.is_dir():
             raise DataError(
                 f"data.root={self.root} does not exist: download AeroScapes there "
-                "(python -m drone_seg.data.prepare) or point data.root at your dataset"
+                "(python -m drone_seg.prepare) or point data.root at your dataset"
             )
 
     def scan(self) -> tuple[Samples, DatasetStats]:

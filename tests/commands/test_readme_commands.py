@@ -1,0 +1,34 @@
+"""Every `python -m drone_seg...` command the README and docs/ show answers `--help`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from drone_seg.cli import CONFIG_DIR
+
+from helpers.cli import REPO, run_command
+
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+COMMAND = re.compile(r"python -m (drone_seg(?:\.\w+)*)")
+
+
+def documented_commands() -> list[str]:
+    """The modules named by `python -m drone_seg...` in the README and docs/, each once."""
+    found = {name for path in DOCUMENTS for name in COMMAND.findall(path.read_text())}
+    return sorted(found)
+
+
+def test_the_readme_documents_every_entry_config() -> None:
+    commands = documented_commands()
+    entry_configs = {path.stem for path in Path(CONFIG_DIR).glob("*.yaml")}
+    assert entry_configs <= {name.removeprefix("drone_seg.") for name in commands}
+
+
+@pytest.mark.parametrize("module", documented_commands())
+def test_documented_command_answers_help(module: str) -> None:
+    result = run_command(module, "--help")
+    assert "Traceback" not in result.stderr
+    assert "usage" in (result.stdout + result.stderr).lower() or "== Config ==" in result.stdout
