@@ -7,7 +7,8 @@ from torch import nn
 
 
 class FreezeBackbone(L.Callback):
-    """Freeze `net.backbone` (weights and BatchNorm statistics) for the first `epochs` epochs.
+    """Freeze `net.backbone` (weights and BatchNorm statistics) for the first `epochs` epochs:
+    the pretrained feature extractor of any registered network (an smp network's encoder).
 
     The backbone's parameters stay in the optimizer; while frozen they get no gradient, so SGD
     leaves them (and their weight decay) alone. Decided from the epoch number, so resuming works.

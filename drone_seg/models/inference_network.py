@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from drone_seg.models.adapter import SegmentationNetwork
+
 
 class InputNormalization(nn.Module):
     """Scales 0..255 RGB (uint8 or float) and normalizes it with per-channel `mean` and `std`.
@@ -28,12 +30,13 @@ class InferenceNetwork(nn.Module):
     mode without its auxiliary head, which only the training loss reads."""
 
     def __init__(
-        self, net: nn.Module, normalization: InputNormalization, channels_last: bool = False
+        self,
+        net: SegmentationNetwork,
+        normalization: InputNormalization,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
-        if getattr(net, "aux_classifier", None) is not None:
-            net.aux_classifier = None
-        self.net = net
+        self.net = net.without_aux()
         self.normalization = normalization
         self.channels_last = channels_last
         self.eval()
@@ -42,4 +45,4 @@ class InferenceNetwork(nn.Module):
         normalized = self.normalization(images)
         if self.channels_last:
             normalized = normalized.contiguous(memory_format=torch.channels_last)
-        return self.net(normalized)["out"]
+        return self.net(normalized).out

@@ -15,6 +15,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MeanMetric
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
+from drone_seg.models.adapter import SegmentationLogits
 from drone_seg.models.inference_network import InferenceNetwork, InputNormalization
 from drone_seg.models.metrics import SegmentationScores
 from drone_seg.models.networks import build_network
@@ -29,7 +30,7 @@ Batch = dict[str, Any]
 
 
 class SegmentationModule(L.LightningModule):
-    """Trains a torchvision segmentation network on uint8 image batches.
+    """Trains a registered segmentation network (`drone_seg.models.networks`) on uint8 batches.
 
     Images arrive as uint8 (4x fewer bytes to the device) and are scaled and normalized here, so
     training, evaluation, prediction and export all share one input convention. The configs are
@@ -56,6 +57,7 @@ class SegmentationModule(L.LightningModule):
             weights_backbone=model.get("weights_backbone"),
             aux_loss=model.get("aux_loss", True),
             bn_momentum=model.get("bn_momentum"),
+            encoder=model.get("encoder"),
         )
         self.aux_weight = float(model.get("aux_weight", 0.5))
         self.channels_last = bool(model.get("channels_last", False))
@@ -76,9 +78,9 @@ class SegmentationModule(L.LightningModule):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return class logits (N, C, H, W) for uint8 or 0..255 float images (N, 3, H, W)."""
-        return self._outputs(images)["out"]
+        return self._outputs(images).out
 
-    def _outputs(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _outputs(self, images: torch.Tensor) -> SegmentationLogits:
         normalized = self.normalization(images)
         if self.channels_last:
             normalized = normalized.contiguous(memory_format=torch.channels_last)
@@ -93,10 +95,10 @@ class SegmentationModule(L.LightningModule):
         batch["mask"] = batch["mask"].long()
         return batch
 
-    def _loss(self, outputs: dict[str, torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
-        loss = self.criterion(outputs["out"], masks)
-        if "aux" in outputs:
-            loss = loss + self.aux_weight * self.criterion(outputs["aux"], masks)
+    def _loss(self, outputs: SegmentationLogits, masks: torch.Tensor) -> torch.Tensor:
+        loss = self.criterion(outputs.out, masks)
+        if outputs.aux is not None:
+            loss = loss + self.aux_weight * self.criterion(outputs.aux, masks)
         return loss
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
@@ -104,7 +106,7 @@ class SegmentationModule(L.LightningModule):
         loss = self._loss(outputs, batch["mask"])
         size = batch["mask"].shape[0]
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
-        self.train_scores.update(outputs["out"].detach().argmax(dim=1), batch["mask"])
+        self.train_scores.update(outputs.out.detach().argmax(dim=1), batch["mask"])
         return loss
 
     def on_train_epoch_start(self) -> None:
@@ -125,9 +127,11 @@ class SegmentationModule(L.LightningModule):
         """
         outputs = self._outputs(batch["image"])
         for index in range(batch["mask"].shape[0]):
-            one = {name: logits[index : index + 1] for name, logits in outputs.items()}
+            one = SegmentationLogits(
+                *(None if logits is None else logits[index : index + 1] for logits in outputs)
+            )
             self.val_loss.update(self._loss(one, batch["mask"][index : index + 1]))
-        self.val_scores.update(outputs["out"].argmax(dim=1), batch["mask"])
+        self.val_scores.update(outputs.out.argmax(dim=1), batch["mask"])
 
     def on_validation_epoch_end(self) -> None:
         scores = self.val_scores.scores("val")

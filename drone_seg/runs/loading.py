@@ -35,6 +35,7 @@ def inference_network(path: Path, device: torch.device) -> tuple[InferenceNetwor
         num_classes=int(record.hyper_parameters.get("num_classes", len(record.classes))),
         aux_loss=model.get("aux_loss", True),
         bn_momentum=model.get("bn_momentum"),
+        encoder=model.get("encoder"),
     )
     weights = {
         key.removeprefix(NETWORK_PREFIX): value
