@@ -22,7 +22,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from drone_seg.classes import NUM_CLASSES
-from drone_seg.data.assignment import STRATEGIES
+from drone_seg.data.splitting.assignment import STRATEGIES
 from drone_seg.errors import ConfigError
 
 # How to set a mandatory key, for the keys users most often leave out.

@@ -22,15 +22,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from drone_seg.cli import command
-from drone_seg.data.assignment import TRAIN, VAL, write_split_file
 from drone_seg.data.datamodule import DroneDataModule
+from drone_seg.data.splitting.assignment import TRAIN, VAL, write_split_file
 from drone_seg.errors import ConfigError
-from drone_seg.report import TITLES, class_rows, class_table
+from drone_seg.reporting.class_tables import TITLES, class_rows, class_table
+from drone_seg.reporting.pictures import confusion_image
 from drone_seg.runs.allowlist import check_targets
 from drone_seg.runs.checkpoint import RunRecord
 from drone_seg.runs.loading import evaluation_module
 from drone_seg.runs.run_dir import write_metrics
-from drone_seg.visualize import confusion_image
 
 log = logging.getLogger(__name__)
 # The settings that decide which images are scored and how they are resized, taken from training.

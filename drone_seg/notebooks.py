@@ -14,8 +14,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
-from drone_seg.data.assignment import STRATEGIES
 from drone_seg.data.source import DataSource
+from drone_seg.data.splitting.assignment import STRATEGIES
 from drone_seg.errors import DroneSegError
 from drone_seg.eval import val_data
 from drone_seg.runs.checkpoint import RunRecord

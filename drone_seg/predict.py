@@ -39,7 +39,7 @@ from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
 from drone_seg.inference.loading import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling
-from drone_seg.visualize import Palette, colorize, overlay
+from drone_seg.reporting.pictures import Palette, colorize, overlay
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ DECODE_ERRORS: tuple[type[Exception], ...] = (DataError, cv2.error, OSError, Val
 
 
 @dataclass(frozen=True)
-class Source:
+class InputFile:
     """An input file and the stem its outputs are named after (relative path, no suffix)."""
 
     path: Path
@@ -73,7 +73,7 @@ class Source:
 class Frame:
     """One image to segment: an image file (index 0) or frame `index` of a video."""
 
-    source: Source
+    source: InputFile
     index: int = 0
 
     @property
@@ -106,7 +106,7 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def find_sources(pattern: str, output: Path | None = None) -> list[Source]:
+def find_inputs(pattern: str, output: Path | None = None) -> list[InputFile]:
     """The image and video files `pattern` names: a file, a folder (recursively) or a glob.
 
     Stems keep the path relative to the folder (or to the glob's fixed leading folders), so
@@ -117,7 +117,7 @@ def find_sources(pattern: str, output: Path | None = None) -> list[Source]:
     path = Path(pattern)
     base = search_root(pattern)
     if base is None:
-        return [Source(path, path.stem)]
+        return [InputFile(path, path.stem)]
     files = (
         path.rglob("*") if path.is_dir() else (Path(f) for f in glob.iglob(pattern, recursive=True))
     )
@@ -133,7 +133,7 @@ def find_sources(pattern: str, output: Path | None = None) -> list[Source]:
         found = kept
     if not found:
         raise DataError(f"input={pattern} names no image or video file (nor a folder holding any)")
-    sources = [Source(f, f.relative_to(base).with_suffix("").as_posix()) for f in found]
+    sources = [InputFile(f, f.relative_to(base).with_suffix("").as_posix()) for f in found]
     stems: dict[str, Path] = {}
     for source in sources:
         if source.stem in stems:
@@ -145,7 +145,7 @@ def find_sources(pattern: str, output: Path | None = None) -> list[Source]:
     return sources
 
 
-def count_frames(sources: list[Source]) -> int:
+def count_frames(sources: list[InputFile]) -> int:
     """Images plus video frames (as the container reports them), for the progress bar."""
     total = 0
     for source in sources:
@@ -159,7 +159,7 @@ def count_frames(sources: list[Source]) -> int:
 
 
 def check_outputs_spare_inputs(
-    sources: list[Source], pattern: str, output: Path, submission: bool
+    sources: list[InputFile], pattern: str, output: Path, submission: bool
 ) -> None:
     """Refuse, before anything is written, outputs that would replace an input file (by resolved
     path, or the same file under another name), that two inputs would both write, or that would
@@ -207,7 +207,9 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
-def read_frames(sources: list[Source], skipped: list[Path]) -> Iterator[tuple[Frame, np.ndarray]]:
+def read_frames(
+    sources: list[InputFile], skipped: list[Path]
+) -> Iterator[tuple[Frame, np.ndarray]]:
     """RGB images of every source in order; files that cannot be decoded (corrupt, truncated,
     beyond OpenCV's pixel limit) are logged as warnings, added to `skipped`, and passed over."""
     for source in sources:
@@ -257,7 +259,7 @@ class OutputWriter:
         self.folder = folder
         self.alpha = alpha
         self.palette = palette
-        self.video: tuple[Source, cv2.VideoWriter] | None = None
+        self.video: tuple[InputFile, cv2.VideoWriter] | None = None
         self.submission = submission
         self.csv_file: TextIO | None = None  # opened with the first prediction
 
@@ -293,7 +295,7 @@ class OutputWriter:
             for class_id in range(NUM_CLASSES):
                 rows.writerow([frame.id, class_id, rle.encode(mask == class_id)])
 
-    def _video_for(self, source: Source, stem: Path, shape: tuple[int, ...]) -> cv2.VideoWriter:
+    def _video_for(self, source: InputFile, stem: Path, shape: tuple[int, ...]) -> cv2.VideoWriter:
         if self.video is not None and self.video[0] == source:
             return self.video[1]
         self._close_video()
@@ -362,7 +364,7 @@ def predict(cfg: DictConfig) -> PredictResult:
     if cfg.submission not in (None, "csv"):
         raise ConfigError(f"submission={cfg.submission} is not supported: use csv or null")
     output = Path(cfg.output)
-    sources = find_sources(str(cfg.input), output)
+    sources = find_inputs(str(cfg.input), output)
     check_outputs_spare_inputs(sources, str(cfg.input), output, cfg.submission == "csv")
     check_output(output, bool(cfg.overwrite))
     model = load_model(Path(cfg.ckpt_path), str(cfg.device))

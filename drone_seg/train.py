@@ -17,15 +17,15 @@ from omegaconf import DictConfig
 from drone_seg.callbacks.best_metrics import BestMetricsWriter
 from drone_seg.cli import command
 from drone_seg.data.datamodule import DroneDataModule
-from drone_seg.hparams import log_hparams
-from drone_seg.lr_finder import find_learning_rate
 from drone_seg.models.module import module_from_config
-from drone_seg.report import class_table
+from drone_seg.reporting.class_tables import class_table
 from drone_seg.runs.checkpoint import make_record, read_record
 from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
+from drone_seg.runs.hparams import log_hparams
+from drone_seg.runs.lr_finder import find_learning_rate
 from drone_seg.runs.resume import check_run_folder, resumed_config
 from drone_seg.runs.run_dir import RunDir
-from drone_seg.sweep import record_failure
+from drone_seg.runs.sweep import record_failure
 
 log = logging.getLogger(__name__)
 # conf/hydra/launcher/submitit_slurm.yaml takes the plugin's name, so that the command users know

@@ -14,7 +14,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 from drone_seg.bench import timing
 from drone_seg.bench.__main__ import main
-from drone_seg.bench.report import markdown_table
+from drone_seg.bench.results import markdown_table
 
 TINY_TIMING = ["--warmup", "1", "--repeats", "2", "--batch-size", "2"]
 

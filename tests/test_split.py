@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from drone_seg.data.stratify import group_split, pixel_split, stratified_split
+from drone_seg.data.splitting.stratify import group_split, pixel_split, stratified_split
 from drone_seg.errors import ConfigError
 
 

@@ -22,7 +22,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.runs.run_dir import read_metrics
-from drone_seg.sweep import collect_runs, ranked, summary_table, write_summary
+from drone_seg.runs.sweep import collect_runs, ranked, summary_table, write_summary
 
 REPO = Path(__file__).resolve().parents[1]
 # One CPU thread per run: tiny runs gain nothing from more, and on a busy machine idle-spinning

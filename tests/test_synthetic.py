@@ -14,7 +14,7 @@ from PIL import Image
 
 from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
 from drone_seg.cli import CONFIG_DIR
-from drone_seg.data.assignment import UNUSED, VAL, official_assignment
+from drone_seg.data.splitting.assignment import UNUSED, VAL, official_assignment
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic import generate_dataset, plan_sequences, writer
 

@@ -17,7 +17,7 @@ import torch
 from drone_seg.bench.data import AUGMENTS, bench_data
 from drone_seg.bench.infer import RUNTIMES, bench_infer
 from drone_seg.bench.overhead import bench_overhead
-from drone_seg.bench.report import Row, markdown_table, write_json
+from drone_seg.bench.results import Row, markdown_table, write_json
 from drone_seg.bench.timing import machine
 from drone_seg.bench.training import NETWORKS, PRECISIONS, StepSettings, bench_train
 from drone_seg.inference.loading import resolve_device
@@ -122,6 +122,12 @@ def main(argv: list[str] | None = None) -> Path:
     write_json(path, suites, settings, machine(device), rows)
     print(f"\nWrote {path}")
     return path
+
+
+def console() -> None:
+    """The `drone-seg-bench` script: `main()`, whose returned path a console script would print
+    to stderr as an exit status."""
+    main()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, default_collate
 
 from drone_seg.bench.config import train_config
-from drone_seg.bench.report import Row
+from drone_seg.bench.results import Row
 from drone_seg.bench.timing import throughput
 from drone_seg.data.datamodule import data_loader
 from drone_seg.data.dataset import SegmentationDataset

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from drone_seg.bench.config import build_module
-from drone_seg.bench.report import Row
+from drone_seg.bench.results import Row
 from drone_seg.bench.timing import throughput
 from drone_seg.export import export_onnx, export_torchscript, random_images
 from drone_seg.inference.loading import load_model

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from drone_seg.bench.config import build_module
-from drone_seg.bench.report import markdown_table
+from drone_seg.bench.results import markdown_table
 from drone_seg.inference.loading import LoadedModel
 from drone_seg.inference.predictor import Predictor, Tiling
 

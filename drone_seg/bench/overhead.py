@@ -26,7 +26,7 @@ from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
 from drone_seg.bench.config import build_module, random_batch, train_config
-from drone_seg.bench.report import Row
+from drone_seg.bench.results import Row
 from drone_seg.bench.timing import synchronize
 
 

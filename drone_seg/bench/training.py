@@ -15,7 +15,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from drone_seg.bench.config import build_module, random_batch
-from drone_seg.bench.report import Row
+from drone_seg.bench.results import Row
 from drone_seg.bench.timing import peak_memory_mb, reset_peak_memory, throughput
 from drone_seg.models.module import SegmentationModule
 

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from drone_seg.visualize import confusion_image, prediction_grid
+from drone_seg.reporting.pictures import confusion_image, prediction_grid
 
 
 class ValidationImageLogger(L.Callback):

@@ -13,9 +13,9 @@ from collections import Counter
 import numpy as np
 
 from drone_seg.classes import CLASS_NAMES, IGNORE_INDEX
-from drone_seg.data.assignment import TRAIN, VAL
 from drone_seg.data.layout import Samples
 from drone_seg.data.masks import DESCRIPTIONS
+from drone_seg.data.splitting.assignment import TRAIN, VAL
 from drone_seg.data.statistics import DatasetStats
 from drone_seg.errors import ConfigError, DataError
 

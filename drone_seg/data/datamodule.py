@@ -10,11 +10,11 @@ from typing import Any
 import lightning as L
 from torch.utils.data import DataLoader, Sampler
 
-from drone_seg.data.assignment import TRAIN, VAL
 from drone_seg.data.dataset import SegmentationDataset, Transform
-from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
+from drone_seg.data.layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR
 from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler, UnpaddedEvalSampler
-from drone_seg.data.source import AEROSCAPES_SPLIT, DataSource
+from drone_seg.data.source import DataSource
+from drone_seg.data.splitting.assignment import TRAIN, VAL
 from drone_seg.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -10,21 +10,10 @@ import inspect
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from drone_seg.data.assignment import (
-    STRATEGIES,
-    TRAIN,
-    VAL,
-    official_assignment,
-    read_split_file,
-    sequence_of,
-    stratified_assignment,
-    write_split_file,
-)
 from drone_seg.data.checks import (
     check_labelled,
     check_labelled_subsets,
@@ -34,18 +23,23 @@ from drone_seg.data.checks import (
     log_encodings,
     log_orientations,
 )
-from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR, Samples, find_samples
-from drone_seg.data.split_report import split_report
+from drone_seg.data.layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR, Samples, find_samples
+from drone_seg.data.splitting.assignment import (
+    STRATEGIES,
+    TRAIN,
+    VAL,
+    official_assignment,
+    read_split_file,
+    sequence_of,
+    stratified_assignment,
+    write_split_file,
+)
+from drone_seg.data.splitting.split_report import split_report
 from drone_seg.data.statistics import DatasetStats, dataset_statistics
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic import generate_dataset
 
 log = logging.getLogger(__name__)
-
-# AeroScapes' own split, relative to the data root.
-AEROSCAPES_SPLIT: Mapping[str, str] = MappingProxyType(
-    {"train": "ImageSets/trn.txt", "val": "ImageSets/val.txt"}
-)
 
 
 class DataSource:

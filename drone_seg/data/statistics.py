@@ -3,7 +3,7 @@
 They are the basis of the split, the split report, the checks before training and class weights.
 Every image and mask is decoded completely, by the readers training uses (`io.py`), in threads
 (OpenCV and PIL release the GIL while decoding), so that a truncated or corrupt file stops the run
-here, naming it. The table is cached per file by `cache.py`: a second run decodes no pixels.
+here, naming it. The table is cached per file by `stats_cache.py`: a second run decodes no pixels.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
-from drone_seg.data.cache import StatsCache
 from drone_seg.data.io import exif_orientation, read_image, read_mask_details
 from drone_seg.data.layout import Samples
 from drone_seg.data.masks import ENCODINGS
+from drone_seg.data.stats_cache import StatsCache
 from drone_seg.errors import DataError
 
 log = logging.getLogger(__name__)

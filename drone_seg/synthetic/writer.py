@@ -11,14 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from drone_seg.data.assignment import TRAIN, VAL, write_official_lists
-from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
+from drone_seg.data.layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR
+from drone_seg.data.splitting.assignment import TRAIN, VAL, write_official_lists
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic.render import render_sequence
 from drone_seg.synthetic.scenes import SequencePlan, plan_sequences
 
-# AeroScapes' official split, where `data.split=official` reads it (conf/data/aeroscapes.yaml).
-TRAIN_LIST, VAL_LIST = "ImageSets/trn.txt", "ImageSets/val.txt"
 JPEG_QUALITY = 92
 VAL_FRACTION = 0.2
 
@@ -47,7 +45,9 @@ def write_splits(root: Path, plans: Sequence[SequencePlan], seed: int) -> None:
     val = validation_sequences(len(plans), seed)
     ids = [i for plan in plans for i in plan.image_ids]
     subset = np.array([VAL if p.index in val else TRAIN for p in plans for _ in p.image_ids])
-    write_official_lists(ids, subset, root / TRAIN_LIST, root / VAL_LIST)
+    write_official_lists(
+        ids, subset, root / AEROSCAPES_SPLIT["train"], root / AEROSCAPES_SPLIT["val"]
+    )
 
 
 def check_settings(**values: int) -> None:

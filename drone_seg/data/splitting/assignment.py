@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from drone_seg.data.layout import read_ids
-from drone_seg.data.stratify import group_split, pixel_split, stratified_split
+from drone_seg.data.splitting.stratify import group_split, pixel_split, stratified_split
 from drone_seg.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)

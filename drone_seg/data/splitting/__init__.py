@@ -1,0 +1,1 @@
+"""Train/val splits: the strategies (assignment), the stratification search, the split report."""
