@@ -17,8 +17,8 @@ from omegaconf import DictConfig
 from drone_seg.config_checks import check_config
 from drone_seg.errors import DroneSegError
 
-# The configs, found from this file so that any working directory will do.
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+# The configs ship inside the package (package data): found from this file, from any folder.
+CONFIG_DIR = str(Path(__file__).resolve().parent / "conf")
 
 Result = TypeVar("Result")
 

@@ -4,7 +4,9 @@ a distribution listed in pyproject.toml (dependencies or an extra), each with a 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
 import sys
 from importlib.metadata import packages_distributions
 
@@ -62,3 +64,25 @@ def test_every_declared_dependency_is_used() -> None:
     used = {canonical(d) for module in imported_modules() for d in owners.get(module, [module])}
     runtime = {canonical(re.split(r"[<>=!~\[ ;]", req)[0]) for req in PROJECT["dependencies"]}
     assert runtime - used - indirect == set(), "declared but never imported"
+
+
+def test_a_non_editable_install_runs_the_commands_from_any_folder(tmp_path) -> None:
+    """The configs ship as package data: an installed copy composes them far from the checkout."""
+    target, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*install, "--target", str(target), str(REPO)], check=True, capture_output=True)
+    assert (target / "drone_seg" / "conf" / "train.yaml").is_file()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    for command in ("train", "eval", "predict"):
+        result = subprocess.run(
+            [sys.executable, "-m", f"drone_seg.{command}", "--cfg", "job"],
+            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"task_name: {command}" in result.stdout
+    found = subprocess.run(
+        [sys.executable, "-c", "import drone_seg.cli as c; print(c.CONFIG_DIR)"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert found.stdout.strip() == str(target / "drone_seg" / "conf")
