@@ -12,13 +12,7 @@ from drone_seg.models.networks import NETWORKS, build_network
 from drone_seg.models.smp_networks import SMP_ARCHITECTURES
 from drone_seg.models.torchvision_networks import HAS_AUX_HEAD, TorchvisionNetwork
 
-# The smallest encoder each smp network is tested with (one timm encoder among them).
-SMALL_ENCODERS: dict[str, str] = {
-    "unet": "tu-mobilenetv3_small_100",
-    "deeplabv3plus": "resnet18",
-    "upernet": "resnet18",
-    "segformer": "mit_b0",
-}
+from helpers.networks import SMALL_ENCODERS
 
 
 def test_every_registered_network_has_its_model_config(train_config) -> None:

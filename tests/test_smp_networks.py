@@ -17,7 +17,6 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
-from test_networks import SMALL_ENCODERS
 
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
@@ -27,6 +26,8 @@ from drone_seg.models.pooling import BoxSumAdaptiveAvgPool2d
 from drone_seg.models.smp_networks import SMP_ARCHITECTURES
 from drone_seg.predict import predict
 from drone_seg.train import train
+
+from helpers.networks import SMALL_ENCODERS
 
 SNAPSHOTS: dict[str, dict[str, torch.Tensor]] = {}
 ONE_BATCH = (
