@@ -286,6 +286,7 @@ MODEL = under(
         "name": one_of(_networks, "lraspp_mobilenet_v3_large"),
         "weights": nullable(text("DEFAULT")),
         "weights_backbone": nullable(text("DEFAULT")),
+        "encoder": nullable(text("resnet34")),
         "aux_loss": boolean(),
         "aux_weight": number(0, example="0.5"),
         "bn_momentum": nullable(number(0, 1, example="0.1")),

@@ -152,7 +152,7 @@ def test_a_word_for_an_integer_names_the_key_the_value_and_an_example() -> None:
         ("augment.val_size=272", "must be [height, width], two integers >= 1"),
         ("augment.crop_scale=[0.9,0.2]", "low <= high"),
         ("augment.crop_scale=[0,0.5]", "two area fractions in (0, 1]"),
-        ("model.name=unet", "must be one of deeplabv3_resnet101,"),
+        ("model.name=pspnet", "must be one of deeplabv3_resnet101,"),
         ("model.aux_weight=-0.5", "must be a number >= 0"),
         ("model.bn_momentum=2", "must be a number in [0, 1] or null"),
         ("model.mean=[0.5,0.5]", "must be 3 numbers (R, G, B)"),
