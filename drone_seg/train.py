@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from pathlib import Path
@@ -49,6 +50,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True)
     run = RunDir(Path(cfg.paths.output_dir))
     check_run_folder(run, cfg.ckpt_path)
+    unresolved = copy.deepcopy(cfg)  # instantiate resolves the nodes it reads, in place
     datamodule: DroneDataModule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
@@ -56,7 +58,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if record is not None and set(record.split_val) != set(datamodule.val_ids):
         log.warning("The val images differ from those of %s: scores not comparable", record.path)
     module = module_from_config(cfg)
-    module.run_record = make_record(cfg, choices, datamodule.train_ids, datamodule.val_ids)
+    module.run_record = make_record(unresolved, choices, datamodule.train_ids, datamodule.val_ids)
     callbacks = [instantiate(callback) for callback in (cfg.get("callbacks") or {}).values()]
     trainer: L.Trainer = instantiate(
         cfg.trainer,
