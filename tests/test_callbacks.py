@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
-import lightning as L
-import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from drone_seg.train import train
 
-SNAPSHOTS: dict[str, dict[str, torch.Tensor]] = {}
-
-
-class Snapshot(L.Callback):
-    """Keeps the network's state at the start of training and after each training epoch."""
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        SNAPSHOTS["start"] = copy.deepcopy(pl_module.net.state_dict())
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        SNAPSHOTS[f"epoch{trainer.current_epoch}"] = copy.deepcopy(pl_module.net.state_dict())
-
-
-def changed(before: dict, after: dict, prefix: str) -> set[str]:
-    return {k for k in before if k.startswith(prefix) and not torch.equal(before[k], after[k])}
+from helpers.snapshots import SNAPSHOT_CALLBACK, SNAPSHOTS, changed
 
 
 def test_backbone_frozen_first_epoch_then_trained(train_config) -> None:
@@ -33,7 +16,7 @@ def test_backbone_frozen_first_epoch_then_trained(train_config) -> None:
         "callbacks.freeze_backbone.epochs=1",
         "trainer.max_epochs=2",
         "trainer.limit_train_batches=2",
-        "+callbacks.snapshot._target_=test_callbacks.Snapshot",
+        SNAPSHOT_CALLBACK,
     )
     train(cfg)
     start, first, second = SNAPSHOTS["start"], SNAPSHOTS["epoch0"], SNAPSHOTS["epoch1"]

@@ -3,13 +3,11 @@ freezing the encoder, and training -> checkpoint -> export (ONNX, TorchScript) -
 
 from __future__ import annotations
 
-import copy
 import socket
 from pathlib import Path
 
 import cv2
 import huggingface_hub
-import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -28,28 +26,14 @@ from drone_seg.predict import predict
 from drone_seg.train import train
 
 from helpers.networks import SMALL_ENCODERS
+from helpers.snapshots import SNAPSHOT_CALLBACK, SNAPSHOTS, changed
 
-SNAPSHOTS: dict[str, dict[str, torch.Tensor]] = {}
 ONE_BATCH = (
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=1",
     "trainer.limit_val_batches=1",
     "trainer.num_sanity_val_steps=0",
 )
-
-
-class Snapshot(L.Callback):
-    """Keeps the network's state at the start of training and after each training epoch."""
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        SNAPSHOTS["start"] = copy.deepcopy(pl_module.net.state_dict())
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        SNAPSHOTS[f"epoch{trainer.current_epoch}"] = copy.deepcopy(pl_module.net.state_dict())
-
-
-def changed(before: dict, after: dict, prefix: str) -> set[str]:
-    return {k for k in before if k.startswith(prefix) and not torch.equal(before[k], after[k])}
 
 
 def compose_command(name: str, run_dir: Path, *overrides: str) -> DictConfig:
@@ -153,7 +137,7 @@ def test_freeze_backbone_freezes_the_smp_encoder_first_epoch(train_config) -> No
         "trainer.max_epochs=2",
         "trainer.limit_train_batches=2",
         "trainer.limit_val_batches=1",
-        "+callbacks.snapshot._target_=test_smp_networks.Snapshot",
+        SNAPSHOT_CALLBACK,
     )
     train(cfg)
     start, first, second = SNAPSHOTS["start"], SNAPSHOTS["epoch0"], SNAPSHOTS["epoch1"]
