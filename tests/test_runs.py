@@ -115,6 +115,7 @@ def test_a_loss_target_outside_the_allowlist_is_refused_by_eval_and_never_built_
         run_command(*COMMANDS["eval"](checkpoint, tmp_path, images), expect_ok=False)
     )
     assert "'builtins.exec'" in message and "refusing" in message
+    assert f"ckpt_path={checkpoint}" in message
     run_command(*COMMANDS["predict"](checkpoint, tmp_path, images))
     assert (tmp_path / "out" / "a.png").is_file()
     run_command(*COMMANDS["export"](checkpoint, tmp_path, images))

@@ -16,6 +16,7 @@ from drone_seg.errors import ConfigError
 from drone_seg.models.inference_network import InferenceNetwork, InputNormalization
 from drone_seg.models.module import SegmentationModule
 from drone_seg.models.networks import build_network
+from drone_seg.runs.allowlist import check_targets
 from drone_seg.runs.checkpoint import RECORD_KEY, RunRecord, read_record
 
 NETWORK_PREFIX = "net."
@@ -53,6 +54,7 @@ def evaluation_module(path: Path) -> tuple[SegmentationModule, RunRecord]:
     checkpoint, record = read_record(path)
     hyper_parameters = dict(record.hyper_parameters)
     hyper_parameters["model"] = offline_model_config(record.model)
+    check_targets(hyper_parameters.get("loss"), f"ckpt_path={path}")
     try:
         module = SegmentationModule(**hyper_parameters)
     except TypeError as error:
