@@ -23,7 +23,7 @@ from drone_seg.eval import evaluate, with_training_data
 from drone_seg.runs.checkpoint import read_record
 from drone_seg.runs.run_dir import read_metrics
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # One CPU thread per run: tiny runs gain nothing from more, and on a busy machine idle-spinning
 # OpenMP threads make them several times slower.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}

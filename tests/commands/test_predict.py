@@ -1,7 +1,7 @@
 """Prediction: tiling and TTA bookkeeping, and `drone_seg.predict` end to end on a tiny model.
 
 The model is trained once per session (two short epochs on the synthetic set) and shared with
-test_export.py through `trained_checkpoint`.
+test_export.py through `helpers.trained.trained_checkpoint`.
 """
 
 from __future__ import annotations
@@ -17,64 +17,23 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 from PIL import Image
 
 from drone_seg.bench.config import build_module
 from drone_seg.classes import NUM_CLASSES
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.io import read_image
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
 from drone_seg.inference.loading import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling, tile_starts
 from drone_seg.predict import predict
-from drone_seg.train import train
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.trained import agreement, compose_config, trained_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
 FULL_HD = (720, 1280)  # height, width of AeroScapes frames
-
-
-def compose_config(name: str, run_dir: Path, *overrides: str) -> DictConfig:
-    """Compose `conf/<name>.yaml` as its command line would, with `run_dir` as the run directory."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(
-            config_name=name,
-            overrides=[f"hydra.run.dir={run_dir}", *overrides],
-            return_hydra_config=True,
-        )
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(run_dir)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
-
-
-def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
-    """best.ckpt of the demo recipe trained briefly on small crops; trained once per session.
-
-    It tells background, vegetation, road and sky apart, with many near ties between the first two.
-    """
-    run_dir = tmp_path_factory.getbasetemp() / "tiny_model"
-    checkpoint = run_dir / "checkpoints" / "best.ckpt"
-    if not checkpoint.is_file():
-        overrides = [
-            f"data.root={data_root}",
-            f"paths.root_dir={run_dir}",
-            "augment.crop_size=[64,64]",
-            "augment.val_size=[96,160]",
-            "data.batch_size=4",
-            "data.num_workers=0",
-            "trainer.accelerator=cpu",
-            "trainer.max_epochs=2",
-            "trainer.num_sanity_val_steps=0",
-            "scheduler=none",  # full learning rate at once: 16 steps learn several classes
-        ]
-        train(compose_config("train", run_dir, *overrides))
-    return checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +78,6 @@ def read_mask(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         assert image.mode == "L"
         return np.asarray(image)
-
-
-def agreement(first: list[np.ndarray], second: list[np.ndarray]) -> float:
-    """Share of pixels on which two lists of masks agree."""
-    same = sum(int((a == b).sum()) for a, b in zip(first, second, strict=True))
-    return same / sum(a.size for a in first)
 
 
 def pixelwise_model(images: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ import nbclient
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 KERNEL = "drone-seg-test"
 # Figures each notebook draws: 01 counts, examples, splits; 02 curves, Dice, confusion, gallery.

@@ -15,7 +15,7 @@ from drone_seg.models.networks import NETWORKS
 from drone_seg.runs.run_dir import read_metrics
 from drone_seg.train import train
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 

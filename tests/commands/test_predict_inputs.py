@@ -27,7 +27,7 @@ from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 from drone_seg.predict import predict
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_data_helpers import frame_ids, scene_masks, write_dataset
 
 from drone_seg.data.class_weights import inverse_frequency, median_frequency, stats_text
 from drone_seg.data.source import DataSource
 from drone_seg.errors import ConfigError, DataError
+
+from helpers.datasets import frame_ids, scene_masks, write_dataset
 
 IDS = frame_ids(4, 5)
 

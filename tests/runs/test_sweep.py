@@ -24,7 +24,7 @@ from drone_seg.cli import CONFIG_DIR
 from drone_seg.runs.run_dir import read_metrics
 from drone_seg.runs.sweep import collect_runs, ranked, summary_table, write_summary
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # One CPU thread per run: tiny runs gain nothing from more, and on a busy machine idle-spinning
 # OpenMP threads make them several times slower.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -11,7 +11,6 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
-from test_predict import agreement, compose_config, trained_checkpoint
 
 from drone_seg.errors import DroneSegError
 from drone_seg.export import check_export, export, random_images
@@ -19,7 +18,9 @@ from drone_seg.inference.loading import load_checkpoint, load_model
 from drone_seg.inference.predictor import Predictor
 from drone_seg.predict import predict
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.trained import agreement, compose_config, trained_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
 EXPORT_SIZE = (96, 160)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from drone_seg.runs.run_dir import read_metrics
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMALL = [
     "augment.crop_size=[64,64]", "augment.val_size=[96,160]", "data.batch_size=2",
     "data.num_workers=0", "data.val_fraction=0.225",  # 9 val images: uneven over 2 ranks

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_data_helpers import frame_ids, scene_masks, write_dataset
 
 from drone_seg.data import download as download_module
 from drone_seg.data.download import prepare
 from drone_seg.errors import DataError
+
+from helpers.datasets import frame_ids, scene_masks, write_dataset
 
 IDS = frame_ids(3, 4)
 

@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from test_data_helpers import frame_ids, image_for, save_mask, scene_masks, write_dataset
 
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.io import exif_orientation, read_image, read_mask
+
+from helpers.datasets import frame_ids, image_for, save_mask, scene_masks, write_dataset
 
 IDS = frame_ids(4, 5)
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from test_data_helpers import frame_ids, scene_masks, write_dataset
 
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.data.class_weights import inverse_frequency, median_frequency
+
+from helpers.datasets import frame_ids, scene_masks, write_dataset
 
 
 def test_inverse_frequency_weights() -> None:

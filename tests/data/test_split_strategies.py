@@ -9,14 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_data_helpers import frame_ids, scene_masks, write_dataset
 
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.splitting.assignment import sequence_of
 from drone_seg.data.splitting.split_report import worst_class
 from drone_seg.errors import ConfigError, DataError
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.datasets import frame_ids, scene_masks, write_dataset
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
-from test_data_helpers import frame_ids, scene_masks, write_dataset
 
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.train import train
+
+from helpers.datasets import frame_ids, scene_masks, write_dataset
 
 IDS = frame_ids(4, 5)
 MASKS = scene_masks(4, 5, 48, 64, seed=2)

@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_data_helpers import frame_ids, save_mask, scene_masks, write_dataset
 
 from drone_seg.data import statistics
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import ConfigError, DataError
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.datasets import frame_ids, save_mask, scene_masks, write_dataset
+
+REPO = Path(__file__).resolve().parents[2]
 IDS = frame_ids(4, 5)
 
 

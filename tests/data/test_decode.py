@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_data_helpers import frame_ids, image_for, scene_masks, write_dataset
 from torch.utils.data import DataLoader
 
 from drone_seg.data.dataset import SampleError, SegmentationDataset
@@ -21,7 +20,9 @@ from drone_seg.data.layout import find_samples
 from drone_seg.data.source import DataSource
 from drone_seg.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.datasets import frame_ids, image_for, scene_masks, write_dataset
+
+REPO = Path(__file__).resolve().parents[2]
 IDS = frame_ids(3, 4)
 
 
