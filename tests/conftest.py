@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -14,6 +16,10 @@ from omegaconf import DictConfig, open_dict
 
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.synthetic import generate_dataset
+
+# Under pytest-xdist (`make test`), the workers share the cores instead of each spinning on all.
+if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 # Small images and crops keep every network's step to a second or two on a CPU.
 TINY = [
