@@ -2,7 +2,8 @@
 file or config key and the fix, instead of a crash mid-epoch or a quietly wrong score.
 
 Unreadable files, bad labels and unknown colours are caught while the statistics are gathered
-(`statistics.py`); this module checks what needs the whole table or the split.
+(`statistics.py`); this module checks what needs the whole table. The split's own checks are in
+`splitting/checks.py`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from collections import Counter
 
 import numpy as np
 
-from drone_seg.classes import CLASS_NAMES, IGNORE_INDEX
+from drone_seg.classes import IGNORE_INDEX
 from drone_seg.data.layout import Samples
 from drone_seg.data.masks import DESCRIPTIONS
-from drone_seg.data.splitting.assignment import TRAIN, VAL
 from drone_seg.data.statistics import DatasetStats
-from drone_seg.errors import ConfigError, DataError
+from drone_seg.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -77,51 +77,3 @@ def log_encodings(stats: DatasetStats) -> None:
     """Say which mask encodings were found, and how many masks use each."""
     for encoding, count in sorted(Counter(stats.encodings).items()):
         log.info("Masks: %d %s", count, DESCRIPTIONS[encoding])
-
-
-def check_not_empty(subset: np.ndarray, codes: tuple[int, ...], source: str) -> None:
-    """The subsets in `codes` (0 train, 1 val) must each get at least one image."""
-    for code in codes:
-        if not (subset == code).any():
-            name = ("train", "val")[code]
-            raise ConfigError(
-                f"{source} puts no image in {name}: change it so that {name} gets some"
-            )
-
-
-def check_labelled_subsets(
-    counts: np.ndarray, subset: np.ndarray, codes: tuple[int, ...], source: str
-) -> None:
-    """The subsets in `codes` (0 train, 1 val) must each hold a labelled pixel: a val side with
-    none scores nothing, a train side with none learns nothing."""
-    for code in codes:
-        if not counts[subset == code].any():
-            name = ("train", "val")[code]
-            raise ConfigError(
-                f"{source} puts {int((subset == code).sum())} images in {name} but none of their "
-                f"masks holds a labelled pixel: change the split so that {name} gets labelled ones"
-            )
-
-
-def check_val_classes(
-    counts: np.ndarray, subset: np.ndarray, units: np.ndarray, source: str, fix: str
-) -> None:
-    """Val must hold every class that the split could have given it.
-
-    `units` names the indivisible unit of each image (itself, or its sequence): a class found in
-    two or more units but in no val image is an error; in a single unit, only a warning, since no
-    split can put it on both sides. A class missing from train is a warning.
-    """
-    for label, name in enumerate(CLASS_NAMES):
-        holders = (counts[:, label] > 0) & (subset >= 0)
-        in_val, in_train = (holders & (subset == VAL)).any(), (holders & (subset == TRAIN)).any()
-        spread = len(set(units[holders]))
-        if not in_val and spread >= 2:
-            raise ConfigError(
-                f"class {name} is in {int(holders.sum())} images but {source} puts none in val, "
-                f"so it could not be scored: {fix}"
-            )
-        if not in_val and spread == 1:
-            log.warning("Class %s is in a single image or sequence, in train: not scored", name)
-        if in_val and not in_train:
-            log.warning("Class %s is in val but not in train: it is never learned", name)

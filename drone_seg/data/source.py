@@ -14,15 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from drone_seg.data.checks import (
-    check_labelled,
-    check_labelled_subsets,
-    check_not_empty,
-    check_sizes,
-    check_val_classes,
-    log_encodings,
-    log_orientations,
-)
+from drone_seg.data.checks import check_labelled, check_sizes, log_encodings, log_orientations
 from drone_seg.data.layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR, Samples, find_samples
 from drone_seg.data.splitting.assignment import (
     STRATEGIES,
@@ -33,6 +25,11 @@ from drone_seg.data.splitting.assignment import (
     sequence_of,
     stratified_assignment,
     write_split_file,
+)
+from drone_seg.data.splitting.checks import (
+    check_labelled_subsets,
+    check_not_empty,
+    check_val_classes,
 )
 from drone_seg.data.splitting.split_report import split_report
 from drone_seg.data.statistics import DatasetStats, dataset_statistics

@@ -1,1 +1,2 @@
-"""Train/val splits: the strategies (assignment), the stratification search, the split report."""
+"""Train/val splits: the strategies (assignment), the stratification search, the split's checks,
+the split report."""
