@@ -11,7 +11,6 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
@@ -23,6 +22,7 @@ from drone_seg.reporting.class_tables import class_table
 from drone_seg.runs.checkpoint import make_record, read_record
 from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
 from drone_seg.runs.hparams import log_hparams
+from drone_seg.runs.loggers import close_loggers, instantiate_loggers
 from drone_seg.runs.lr_finder import find_learning_rate
 from drone_seg.runs.resume import check_run_folder, resumed_config
 from drone_seg.runs.run_dir import RunDir
@@ -31,7 +31,7 @@ from drone_seg.runs.sweep import record_failure
 log = logging.getLogger(__name__)
 # conf/hydra/launcher/submitit_slurm.yaml takes the plugin's name, so that the command users know
 # picks our preset. Hydra still checks it against the plugin's schema and warns that it will stop
-# doing so; the file is complete on its own (tests/test_sweep.py checks its keys): nothing to do.
+# doing so; the file is complete on its own (tests/runs/test_sweep.py checks its keys).
 warnings.filterwarnings(
     "ignore", message=r"\s*'hydra/launcher/submitit_slurm' is validated against ConfigStore schema"
 )
@@ -59,26 +59,24 @@ def train(cfg: DictConfig) -> dict[str, float]:
         log.warning("The val images differ from those of %s: scores not comparable", record.path)
     module = module_from_config(cfg)
     module.run_record = make_record(unresolved, choices, datamodule.train_ids, datamodule.val_ids)
-    callbacks = [instantiate(callback) for callback in (cfg.get("callbacks") or {}).values()]
+    # A callback set to null (callbacks.images=null, as the debug presets do) is left out.
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
     trainer: L.Trainer = instantiate(
         cfg.trainer,
         callbacks=callbacks,
-        logger=_logger(cfg.get("logger")),
+        logger=instantiate_loggers(cfg.get("logger")),
         plugins=[AtomicCheckpointIO()],
     )
     if cfg.tune_lr:
         find_learning_rate(trainer, module, datamodule, run.path)
+        close_loggers(trainer.loggers)
         return {}
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
     writers = [c for c in callbacks if isinstance(c, BestMetricsWriter)]
     best = writers[0].best if writers else {}
     log_hparams(trainer.loggers, cfg, best, step=trainer.global_step)
+    close_loggers(trainer.loggers)
     return best
-
-
-def _logger(config: DictConfig | None) -> Logger | bool:
-    """The configured logger; False when the config has none (`~logger`)."""
-    return instantiate(config) if config else False
 
 
 def _task_overrides() -> list[str]:
