@@ -22,7 +22,7 @@ from drone_seg.reporting.class_tables import class_table
 from drone_seg.runs.checkpoint import make_record, read_record
 from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
 from drone_seg.runs.hparams import log_hparams
-from drone_seg.runs.loggers import close_loggers, instantiate_loggers
+from drone_seg.runs.loggers import callbacks_for_loggers, close_loggers, instantiate_loggers
 from drone_seg.runs.lr_finder import find_learning_rate
 from drone_seg.runs.resume import check_run_folder, resumed_config
 from drone_seg.runs.run_dir import RunDir
@@ -61,10 +61,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module.run_record = make_record(unresolved, choices, datamodule.train_ids, datamodule.val_ids)
     # A callback set to null (callbacks.images=null, as the debug presets do) is left out.
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
+    loggers = instantiate_loggers(cfg.get("logger"))
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=callbacks,
-        logger=instantiate_loggers(cfg.get("logger")),
+        callbacks=callbacks_for_loggers(callbacks, loggers),
+        logger=loggers,
         plugins=[AtomicCheckpointIO()],
     )
     if cfg.tune_lr:

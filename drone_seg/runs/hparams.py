@@ -1,4 +1,5 @@
-"""Logs a run's config with its best val metrics, so that TensorBoard's HPARAMS tab compares runs.
+"""Logs a run's config with its best val metrics to every logger, so that runs compare by them:
+TensorBoard's HPARAMS tab, wandb's run table, MLflow's parameters and metrics, CSV's hparams.yaml.
 
 The metrics are logged under `best/` (`best/val/dice`, ...): the best epoch's values, what a sweep
 ranks runs by. Logging them under their own `val/...` tags would add a stray point to those curves.
@@ -41,11 +42,15 @@ def _flatten(node: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
 def log_hparams(
     loggers: Sequence[Logger], cfg: DictConfig, best: Mapping[str, float], step: int
 ) -> None:
-    """Write the hyperparameters and the best epoch's metrics to every TensorBoard logger."""
+    """Write the hyperparameters and the best epoch's metrics to every logger; TensorBoard takes
+    the metrics as its hp-metrics, the others as metrics at the last step."""
     metrics = {f"best/{key}": best[key] for key in METRICS if key in best}
     if not metrics:
         return
+    params = flat_hparams(cfg)
     for logger in loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(flat_hparams(cfg), metrics, step=step)
-            logger.finalize("success")
+            logger.log_hyperparams(params, metrics, step=step)
+        else:
+            logger.log_hyperparams(params)
+            logger.log_metrics(metrics, step=step)

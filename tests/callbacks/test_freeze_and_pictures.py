@@ -1,14 +1,18 @@
-"""Backbone freezing and TensorBoard pictures, through real training runs."""
+"""Backbone freezing, and the validation pictures (PNG files and TensorBoard), through real
+training runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from drone_seg.train import train
 
 from helpers.snapshots import SNAPSHOT_CALLBACK, SNAPSHOTS, changed
+
+PICTURES = ("confusion", "predictions")
 
 
 def test_backbone_frozen_first_epoch_then_trained(train_config) -> None:
@@ -27,14 +31,19 @@ def test_backbone_frozen_first_epoch_then_trained(train_config) -> None:
     assert any(k.endswith(".weight") for k in trained)
 
 
-def test_confusion_matrix_and_predictions_reach_tensorboard(train_config) -> None:
+def test_confusion_matrix_and_predictions_are_png_files_and_reach_tensorboard(train_config) -> None:
     cfg = train_config(
-        "callbacks.images.every_n_epochs=2", "trainer.max_epochs=2", "trainer.limit_train_batches=2"
+        "callbacks.images.every_n_epochs=2", "trainer.max_epochs=3", "trainer.limit_train_batches=2"
     )
     train(cfg)
-    events = EventAccumulator(str(Path(cfg.paths.output_dir) / "tensorboard")).Reload()
+    run = Path(cfg.paths.output_dir)
+    events = EventAccumulator(str(run / "tensorboard")).Reload()
     images = {tag: events.Images(tag) for tag in events.Tags()["images"]}
     assert images.keys() == {"val/confusion_matrix", "val/predictions"}
-    assert [len(logged) for logged in images.values()] == [1, 1], "only every 2nd epoch"
-    grid = images["val/predictions"][0]
+    assert [len(logged) for logged in images.values()] == [2, 2], "every 2nd epoch, and the last"
+    grid = images["val/predictions"][-1]
     assert grid.width == 3 * 160 and grid.height > 4 * 96  # 4 rows of 3 panels, and a legend
+    files = sorted(file.name for file in (run / "images").iterdir())
+    assert files == [f"epoch_00{epoch}_{name}.png" for epoch in (1, 2) for name in PICTURES]
+    with Image.open(run / "images" / "epoch_002_predictions.png") as saved:
+        assert saved.size == (grid.width, grid.height)  # the picture TensorBoard holds

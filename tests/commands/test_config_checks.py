@@ -70,8 +70,8 @@ def checkpoint(tmp_path: Path) -> Path:
     [
         [],
         *([f"experiment={name}"] for name in options("experiment")),
-        *([f"{group}={name}"] for group in ("model", "loss", "optimizer", "scheduler",
-            "trainer", "augment", "data") for name in options(group)),
+        *([f"{group}={name}"] for group in ("model", "loss", "optimizer", "scheduler", "trainer",
+            "augment", "data", "logger", "callbacks", "debug") for name in options(group)),
         ["hparams_search=optuna"],
         ["~logger"],
         ["experiment=baseline", "trainer=gpu"],

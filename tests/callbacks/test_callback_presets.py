@@ -1,0 +1,90 @@
+"""callbacks=default|none|early_stopping|ema, and the model summary's FLOPs count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from drone_seg.callbacks.model_summary import FlopsModelSummary
+from drone_seg.config_checks import check_config
+from drone_seg.errors import ConfigError
+from drone_seg.models.module import module_from_config
+from drone_seg.runs.run_dir import RunDir
+from drone_seg.train import train
+
+SHORT = ("trainer.limit_train_batches=2", "trainer.limit_val_batches=2")
+ESSENTIAL = ["best_checkpoint", "last_checkpoint", "best_metrics", "model_summary"]
+DEFAULT_EXTRAS = ["lr_monitor", "images", "freeze_backbone"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "extra"),
+    [
+        ("default", DEFAULT_EXTRAS),
+        ("none", []),
+        ("early_stopping", [*DEFAULT_EXTRAS, "early_stopping"]),
+        ("[ema,early_stopping]", [*DEFAULT_EXTRAS, "ema", "early_stopping"]),
+    ],
+)  # fmt: skip
+def test_presets_hold_what_a_run_needs_and_their_extras(train_config, choice, extra) -> None:
+    cfg = train_config(f"callbacks={choice}")
+    check_config(cfg, "train")
+    assert list(cfg.callbacks) == ESSENTIAL + extra
+
+
+def test_none_still_writes_checkpoints_and_metrics(train_config) -> None:
+    cfg = train_config("callbacks=none", "trainer.max_epochs=1", *SHORT)
+    train(cfg)
+    run = RunDir(Path(cfg.paths.output_dir))
+    assert run.best_checkpoint.is_file() and run.last_checkpoint.is_file()
+    assert 0.0 <= run.read_metrics()["val/dice"] <= 1.0
+    assert not (run.path / "images").exists()
+
+
+def test_early_stopping_ends_the_run_once_val_dice_stops_improving(train_config) -> None:
+    cfg = train_config(
+        "callbacks=early_stopping",
+        "callbacks.early_stopping.patience=1",
+        "callbacks.early_stopping.min_delta=1.0",  # no later epoch can improve by a whole Dice
+        "trainer.max_epochs=5",
+        "trainer.limit_train_batches=4",  # 1-cycle needs 11+ steps planned (5 x 2 divide by 0)
+        "trainer.limit_val_batches=2",
+    )
+    train(cfg)
+    last = torch.load(RunDir(Path(cfg.paths.output_dir)).last_checkpoint, weights_only=True)
+    assert last["epoch"] == 1  # the first epoch sets the best, the second fails to beat it
+    (state,) = [s for key, s in last["callbacks"].items() if key.startswith("EarlyStopping")]
+    assert state["stopped_epoch"] == 1 and state["patience"] == 1
+
+
+def test_a_negative_patience_is_refused(train_config) -> None:
+    cfg = train_config("callbacks=early_stopping", "callbacks.early_stopping.patience=-1")
+    with pytest.raises(ConfigError, match=r"^callbacks\.early_stopping\.patience=-1 must be"):
+        check_config(cfg, "train")
+
+
+def flops(module: torch.nn.Module, size: int) -> int:
+    """FLOPs of one forward pass of a 1x3xSIZExSIZE uint8 image, counted by torch."""
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        module(torch.zeros((1, 3, size, size), dtype=torch.uint8))
+    return counter.get_total_flops()
+
+
+def test_the_model_summary_counts_the_flops_of_one_crop(train_config) -> None:
+    module = module_from_config(train_config())
+    module.train()
+    module.net.backbone.eval()  # as freezing leaves it: the summary must not change the modes
+    modes = [m.training for m in module.modules()]
+    trainer = SimpleNamespace(strategy=None, is_global_zero=True)
+    small = FlopsModelSummary(input_size=[64, 64])._summary(trainer, module).total_flops
+    large = FlopsModelSummary(input_size=[128, 128])._summary(trainer, module).total_flops
+    assert [m.training for m in module.modules()] == modes
+    assert small == flops(module.eval(), 64) > 10**7
+    assert 3.5 < large / small < 4.5  # a convolutional network: FLOPs grow with the pixels
+    off = FlopsModelSummary(input_size=[64, 64], count_flops=False)._summary(trainer, module)
+    assert off.total_flops == 0
