@@ -10,6 +10,7 @@ from typing import Any
 import lightning as L
 from torch.utils.data import DataLoader, Sampler
 
+from drone_seg.data.copy_paste import CopyPaste
 from drone_seg.data.dataset import SegmentationDataset, Transform
 from drone_seg.data.layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR
 from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler, UnpaddedEvalSampler
@@ -27,7 +28,8 @@ class DroneDataModule(L.LightningDataModule):
     """Image/mask pairs found under `root`, checked, split (seeded) and served as loaders.
 
     The data keys (root ... cache_dir) are `DataSource`'s: with `root=None` the synthetic set is
-    generated in its own folder; a `root` the user names is only ever read.
+    generated in its own folder; a `root` the user names is only ever read. `copy_paste` is
+    `augment.copy_paste` (see `copy_paste.py`), built over the training images' class counts.
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class DroneDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         sampler: str = "uniform",
         rare_class_temperature: float = 0.01,
+        copy_paste: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if sampler not in SAMPLERS:
@@ -72,6 +75,7 @@ class DroneDataModule(L.LightningDataModule):
         self.val_transform = val_transform
         self.sampler = sampler
         self.rare_class_temperature = rare_class_temperature
+        self.copy_paste = copy_paste
         self.train_ids: list[str] = []
         self.val_ids: list[str] = []
 
@@ -88,7 +92,9 @@ class DroneDataModule(L.LightningDataModule):
         log.info("%s", self.source.split_report)
         train, val = self.source.part(TRAIN), self.source.part(VAL)
         self.train_ids, self.val_ids = train.ids, val.ids
-        self.train_set = SegmentationDataset(self.root, train, self.train_transform)
+        counts = self.source.stats.counts[self.source.subset == TRAIN]
+        paste = CopyPaste.from_config(self.copy_paste, counts)
+        self.train_set = SegmentationDataset(self.root, train, self.train_transform, paste)
         self.val_set = SegmentationDataset(self.root, val, self.val_transform)
 
     @property

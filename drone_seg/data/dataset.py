@@ -1,4 +1,5 @@
-"""Image/mask pairs as tensors: uint8 CHW images and uint8 class-id masks, optionally augmented."""
+"""Image/mask pairs as tensors: uint8 CHW images and uint8 class-id masks, optionally augmented
+(copy-paste of rare-class regions from another sample, then the albumentations pipeline)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from drone_seg.data.copy_paste import CopyPaste
 from drone_seg.data.io import read_image, read_mask
 from drone_seg.data.layout import Samples
 from drone_seg.errors import DataError
@@ -34,14 +36,22 @@ class SegmentationDataset(Dataset):
     """The samples of a dataset rooted at `root`, read from disk on each access.
 
     Images and masks stay uint8 so that batches cross to the device small (4x and 8x fewer bytes
-    than float32 and int64); the module normalizes images and widens masks there.
+    than float32 and int64); the module normalizes images and widens masks there. `copy_paste`
+    (training only) acts on keys that carry a seed, before `transform`.
     """
 
-    def __init__(self, root: Path, samples: Samples, transform: Transform | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        samples: Samples,
+        transform: Transform | None = None,
+        copy_paste: CopyPaste | None = None,
+    ) -> None:
         self.root = Path(root)
         self.samples = samples
         self.ids = samples.ids
         self.transform = transform
+        self.copy_paste = copy_paste
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -49,8 +59,23 @@ class SegmentationDataset(Dataset):
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
         """Return sample `key`, or sample `key[0]` augmented with random seed `key[1]`."""
         index, seed = key if isinstance(key, tuple) else (key, None)
+        image, mask = self.read(index)
+        if seed is not None and self.copy_paste is not None:
+            image, mask = self.copy_paste(index, seed, image, mask, self.read)
         if seed is not None and hasattr(self.transform, "set_random_seed"):
             self.transform.set_random_seed(seed)
+        if self.transform is not None:
+            sample = self.transform(image=image, mask=mask)
+            image, mask = sample["image"], sample["mask"]
+        # torch shares the arrays' memory: a read-only one (PIL's masks) is copied, not wrapped.
+        return {
+            "image": torch.from_numpy(np.require(image.transpose(2, 0, 1), None, ["C", "W"])),
+            "mask": torch.from_numpy(np.require(mask, np.uint8, ["C", "W"])),
+            "index": index,
+        }
+
+    def read(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The image (H, W, 3) and mask (H, W) of sample `index`, as stored."""
         image_path, mask_path = self.samples.image_paths[index], self.samples.mask_paths[index]
         try:
             image, mask = read_image(image_path), read_mask(mask_path)
@@ -61,11 +86,4 @@ class SegmentationDataset(Dataset):
                 f"image {image_path} is {image.shape[1]}x{image.shape[0]} but its mask "
                 f"{mask_path} is {mask.shape[1]}x{mask.shape[0]}: masks must match their images"
             )
-        if self.transform is not None:
-            sample = self.transform(image=image, mask=mask)
-            image, mask = sample["image"], sample["mask"]
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
-            "mask": torch.from_numpy(np.require(mask, np.uint8, ["C", "W"])),
-            "index": index,
-        }
+        return image, mask

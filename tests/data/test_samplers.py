@@ -1,9 +1,12 @@
-"""Training samplers: rare-class sampling favours rare classes, a function of seed and epoch."""
+"""Training samplers: rare-class sampling favours rare classes, a function of seed and epoch; with
+the class-aware crop and copy-paste on, batches stay a function of seed, epoch and position."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from hydra.utils import instantiate
 
 from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler
 from drone_seg.train import train
@@ -60,3 +63,63 @@ def test_training_with_rare_class_sampling(train_config) -> None:
     cfg = train_config("data.sampler=rare_class", "trainer.fast_dev_run=true")
     assert cfg.data.sampler == "rare_class" and cfg.data.rare_class_temperature > 0
     train(cfg)
+
+
+RARE_TOOLS = (
+    "augment.class_aware_crop.p=0.5",
+    "augment.copy_paste.p=0.5",
+    "augment.copy_paste.placement=random",
+)
+
+
+def batches(cfg, epochs: int = 2) -> list[dict]:
+    """Every training batch of `epochs` epochs of the data module of `cfg`."""
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    loader = datamodule.train_dataloader()
+    out = []
+    for epoch in range(epochs):
+        loader.sampler.set_epoch(epoch)
+        out += list(loader)
+    return out
+
+
+def same(first: list[dict], second: list[dict]) -> bool:
+    return len(first) == len(second) and all(
+        a["image"].numpy().tobytes() == b["image"].numpy().tobytes()
+        and a["mask"].numpy().tobytes() == b["mask"].numpy().tobytes()
+        and torch.equal(a["index"], b["index"])
+        for a, b in zip(first, second, strict=True)
+    )
+
+
+@pytest.mark.parametrize("sampler", ["uniform", "rare_class"])
+def test_same_seeds_give_byte_identical_batches_with_the_rare_class_tools(
+    train_config, tmp_path, sampler: str
+) -> None:
+    overrides = (f"data.cache_dir={tmp_path}", f"data.sampler={sampler}", *RARE_TOOLS)
+    first = batches(train_config(*overrides))
+    assert same(first, batches(train_config(*overrides)))
+    assert not same(first, batches(train_config(*overrides, "seed=7")))
+    plain = batches(train_config(f"data.cache_dir={tmp_path}", f"data.sampler={sampler}"))
+    assert not same(first, plain)
+
+
+def test_each_rank_gets_the_single_process_samples_of_its_positions(
+    train_config, tmp_path, monkeypatch
+) -> None:
+    cfg = train_config(f"data.cache_dir={tmp_path}", *RARE_TOOLS)
+    single = instantiate(cfg.data)
+    single.setup("fit")
+    keys = list(single.train_dataloader().sampler)
+    whole = [single.train_set[key] for key in keys]
+    for rank in (0, 1):
+        monkeypatch.setattr("drone_seg.data.samplers._world", lambda rank=rank: (2, rank))
+        process = instantiate(train_config(f"data.cache_dir={tmp_path}", *RARE_TOOLS).data)
+        process.setup("fit")  # each rank's own data module, as in its own process
+        rank_keys = list(process.train_dataloader().sampler)
+        assert rank_keys == keys[rank::2]
+        for key, expected in zip(rank_keys, whole[rank::2], strict=True):
+            item = process.train_set[key]
+            assert torch.equal(item["image"], expected["image"])
+            assert torch.equal(item["mask"], expected["mask"])

@@ -1,0 +1,185 @@
+"""Class-aware crops: with p=1 the window holds a rare pixel whenever the image has one, without one
+it is the usual random crop, p=0 is byte-identical to albumentations' own crops, all seeded."""
+
+from __future__ import annotations
+
+import albumentations as A
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from drone_seg.cli import CONFIG_DIR
+from drone_seg.config_checks import check_config
+from drone_seg.data.class_aware_crop import ClassAwareRandomCrop, ClassAwareRandomResizedCrop
+from drone_seg.data.dataset import SegmentationDataset
+from drone_seg.data.samplers import SeededTrainSampler
+from drone_seg.errors import ConfigError
+
+BOAT, PERSON = 5, 1
+SEEDS = range(60)
+CROP = {"size": (32, 32), "scale": (0.05, 0.2), "interpolation": 1, "mask_interpolation": 0}
+
+
+def scene(boat_at: tuple[int, int] | None = (84, 150)) -> tuple[np.ndarray, np.ndarray]:
+    """A 96x160 image of road (10) with a 6x6 boat whose top-left is `boat_at` (None: no boat)."""
+    image = np.random.default_rng(0).integers(0, 256, (96, 160, 3), dtype=np.uint8)
+    mask = np.full((96, 160), 10, np.uint8)
+    if boat_at is not None:
+        mask[boat_at[0] : boat_at[0] + 6, boat_at[1] : boat_at[1] + 6] = BOAT
+    return image, mask
+
+
+def outputs(transform: A.BasicTransform, image: np.ndarray, mask: np.ndarray) -> list[dict]:
+    results = []
+    for seed in SEEDS:
+        transform.set_random_seed(seed)
+        results.append({**transform(image=image, mask=mask), "params": dict(transform.params)})
+    return results
+
+
+def holds_boat(result: dict) -> bool:
+    return bool((result["mask"] == BOAT).any())
+
+
+def test_with_p1_every_crop_holds_the_rare_class_a_random_crop_rarely_does() -> None:
+    image, mask = scene()
+    aware = outputs(
+        ClassAwareRandomResizedCrop(**CROP, rare_p=1.0, rare_classes=["boat"]), image, mask
+    )
+    plain = outputs(A.RandomResizedCrop(**CROP), image, mask)
+    assert all(holds_boat(r) for r in aware)
+    assert sum(holds_boat(r) for r in plain) < len(SEEDS) / 4
+    windows = {r["params"]["crop_coords"] for r in aware}
+    assert len(windows) > len(SEEDS) / 2  # placed at random around the boat, not one fixed window
+    for result in aware:  # the crop size is drawn as the plain crop draws it
+        x_min, y_min, x_max, y_max = result["params"]["crop_coords"]
+        assert 0 <= x_min < x_max <= 160 and 0 <= y_min < y_max <= 96
+        assert 0.04 * 96 * 160 <= (x_max - x_min) * (y_max - y_min) <= 0.22 * 96 * 160
+
+
+def test_without_a_rare_pixel_it_is_the_usual_random_crop() -> None:
+    image, mask = scene(boat_at=None)
+    aware = outputs(
+        ClassAwareRandomResizedCrop(**CROP, rare_p=1.0, rare_classes=["boat"]), image, mask
+    )
+    plain = outputs(A.RandomResizedCrop(**CROP), image, mask)
+    for ours, theirs in zip(aware, plain, strict=True):
+        assert ours["params"]["crop_coords"] == theirs["params"]["crop_coords"]
+        np.testing.assert_array_equal(ours["image"], theirs["image"])
+    assert len({r["params"]["crop_coords"] for r in aware}) > len(SEEDS) / 2
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (ClassAwareRandomResizedCrop(**CROP, rare_classes=["boat"]), A.RandomResizedCrop(**CROP)),
+        (
+            ClassAwareRandomCrop(
+                120, 120, pad_if_needed=True, fill_mask=255, rare_classes=["boat"]
+            ),
+            A.RandomCrop(120, 120, pad_if_needed=True, fill_mask=255),
+        ),
+    ],
+)
+def test_p0_is_byte_identical_to_the_albumentations_crop(ours, theirs) -> None:
+    image, mask = scene()
+    for mine, plain in zip(outputs(ours, image, mask), outputs(theirs, image, mask), strict=True):
+        assert mine["image"].tobytes() == plain["image"].tobytes()
+        assert mine["mask"].tobytes() == plain["mask"].tobytes()
+
+
+def test_padded_random_crop_holds_the_rare_pixel_in_the_padded_frame() -> None:
+    image, mask = scene(boat_at=(0, 0))  # a 120x120 crop of a 96x160 image pads 24 rows
+    transform = ClassAwareRandomCrop(
+        120, 120, pad_if_needed=True, fill_mask=255, rare_p=1.0, rare_classes=["boat"]
+    )
+    results = outputs(transform, image, mask)
+    assert all(holds_boat(r) and r["mask"].shape == (120, 120) for r in results)
+    assert all((r["mask"] == 255).sum() == 24 * 120 for r in results)  # padding stays ignored
+
+
+def test_half_probability_moves_about_half_the_crops() -> None:
+    image, mask = scene()
+    transform = ClassAwareRandomResizedCrop(**CROP, rare_p=0.5, rare_classes=["boat"])
+    share = np.mean([holds_boat(r) for r in outputs(transform, image, mask)])
+    assert 0.4 <= share <= 0.8
+
+
+def test_the_class_is_drawn_among_the_present_rare_classes_not_by_pixel_count() -> None:
+    image, mask = scene()
+    mask[:40, :60] = PERSON  # 2400 person pixels beside 36 boat pixels
+    transform = ClassAwareRandomResizedCrop(**CROP, rare_p=1.0, rare_classes=["person", "boat"])
+    share = np.mean([holds_boat(r) for r in outputs(transform, image, mask)])
+    assert 0.3 <= share <= 0.8
+
+
+def train_augment(*overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+def plain_pipeline(config: DictConfig) -> A.Compose:
+    """The pipeline as it was before class-aware crops: albumentations' own crop class."""
+    pipeline = OmegaConf.to_container(config.augment.train, resolve=True)
+    crop = pipeline["transforms"][0]
+    crop["_target_"] = "albumentations." + crop["_target_"].rsplit(".", 1)[1].removeprefix(
+        "ClassAware"
+    )
+    del crop["rare_p"], crop["rare_classes"]
+    return instantiate(pipeline)
+
+
+@pytest.mark.parametrize("name", ["light", "baseline", "none"])
+def test_pipelines_with_p0_are_byte_identical_and_with_p1_find_the_boat(name: str) -> None:
+    image, mask = scene()
+    sizes = ["augment.crop_size=[32,32]", "augment.crop_scale=[0.05,0.2]"]
+    off = train_augment(f"augment={name}", *sizes)
+    assert off.augment.class_aware_crop.p == 0.0
+    ours, theirs = instantiate(off.augment.train), plain_pipeline(off)
+    for seed in SEEDS:
+        ours.set_random_seed(seed)
+        theirs.set_random_seed(seed)
+        mine, plain = ours(image=image, mask=mask), theirs(image=image, mask=mask)
+        assert mine["image"].tobytes() == plain["image"].tobytes()
+        assert mine["mask"].tobytes() == plain["mask"].tobytes()
+    on = instantiate(
+        train_augment(f"augment={name}", *sizes, "augment.class_aware_crop.p=1").augment.train
+    )
+    crop = on.transforms[0]
+    for seed in SEEDS:
+        on.set_random_seed(seed)
+        on(image=image, mask=mask)
+        x_min, y_min, x_max, y_max = crop.params["crop_coords"]
+        assert (mask[y_min:y_max, x_min:x_max] == BOAT).any()
+
+
+def test_unknown_class_names_are_refused_naming_the_key_and_the_classes() -> None:
+    cfg = train_augment("augment.class_aware_crop.classes=[person,boats]")
+    with pytest.raises(
+        ConfigError,
+        match=r"^augment\.class_aware_crop\.classes=\[person,boats\]"
+        r" must be .*class names among background, person, .* sky",
+    ):
+        check_config(cfg, "train")
+    with pytest.raises(ConfigError, match=r"augment\.class_aware_crop\.classes.*'boats'.*sky"):
+        ClassAwareRandomResizedCrop(**CROP, rare_p=0.5, rare_classes=["person", "boats"])
+
+
+@pytest.mark.parametrize("name", ["light", "none"])
+def test_training_samples_with_both_tools_off_are_those_of_the_plain_pipeline(
+    train_config, tmp_path, name: str
+) -> None:
+    cfg = train_config(f"augment={name}", f"data.cache_dir={tmp_path}")
+    assert cfg.augment.copy_paste.p == 0.0 and cfg.augment.class_aware_crop.p == 0.0
+    plain = plain_pipeline(cfg)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    ours = datamodule.train_set
+    theirs = SegmentationDataset(ours.root, ours.samples, plain)
+    assert ours.copy_paste is None
+    for key in list(SeededTrainSampler(ours, seed=3))[:12]:
+        mine, before = ours[key], theirs[key]
+        assert mine["image"].numpy().tobytes() == before["image"].numpy().tobytes()
+        assert mine["mask"].numpy().tobytes() == before["mask"].numpy().tobytes()

@@ -1,0 +1,182 @@
+"""Copy-paste of rare-class regions: pastes the donor's own pixels and label, never its ignored
+pixels, draws everything from the sample's seed, and trains with the class-aware crop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from drone_seg.data.copy_paste import CopyPaste
+from drone_seg.data.dataset import SegmentationDataset
+from drone_seg.data.splitting.assignment import TRAIN
+from drone_seg.errors import ConfigError
+from drone_seg.runs.checkpoint import RECORD_KEY
+from drone_seg.runs.run_dir import RunDir
+from drone_seg.train import train
+
+BOAT, ANIMAL, ROAD = 5, 6, 10
+HEIGHT, WIDTH = 40, 60
+
+
+def image_and_mask(seed: int, label: int = ROAD) -> tuple[np.ndarray, np.ndarray]:
+    image = np.random.default_rng(seed).integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    return image, np.full((HEIGHT, WIDTH), label, np.uint8)
+
+
+def donors() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Sample 0 has no rare class; 1 and 2 hold a boat (2x2 and 3x3 blobs) beside ignored pixels,
+    3 holds an animal."""
+    samples = [image_and_mask(seed) for seed in range(4)]
+    for _, mask in samples[1:3]:
+        mask[5:7, 5:7] = BOAT
+        mask[20:23, 40:43] = BOAT
+        mask[5:7, 7:9] = 255  # ignored pixels beside the boat: never pasted
+    samples[3][1][30:35, 10:20] = ANIMAL
+    return samples
+
+
+def counts_of(samples: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    return np.stack([np.bincount(m.ravel(), minlength=256)[:12] for _, m in samples])
+
+
+def copy_paste(samples, **config) -> CopyPaste:
+    settings = {"p": 1.0, "classes": ["boat"], "connected": False, "placement": "same", **config}
+    return CopyPaste.from_config(settings, counts_of(samples))
+
+
+class Recorder:
+    """Reads `samples[i]` and remembers which were read."""
+
+    def __init__(self, samples: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.samples, self.read = samples, []
+
+    def __call__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        self.read.append(index)
+        return self.samples[index]
+
+
+def test_pastes_the_donors_pixels_and_label_where_they_were() -> None:
+    samples = donors()
+    reader = Recorder(samples)
+    image, mask = samples[0]
+    before = image.copy(), mask.copy()
+    pasted_image, pasted_mask = copy_paste(samples)(0, 7, image, mask, reader)
+    donor_image, donor_mask = samples[reader.read[0]]
+    boat = donor_mask == BOAT
+    assert reader.read[0] in (1, 2) and boat.sum() == 13
+    np.testing.assert_array_equal(pasted_mask == BOAT, boat)
+    np.testing.assert_array_equal(pasted_image[boat], donor_image[boat])
+    np.testing.assert_array_equal(pasted_image[~boat], image[~boat])
+    assert (pasted_mask[~boat] == ROAD).all()  # the donor's 255 pixels were not pasted
+    np.testing.assert_array_equal(image, before[0])  # the inputs are left as they were
+    np.testing.assert_array_equal(mask, before[1])
+
+
+def test_random_placement_moves_the_region_whole() -> None:
+    samples = donors()
+    image, mask = samples[0]
+    places = set()
+    for seed in range(20):
+        reader = Recorder(samples)
+        pasted_image, pasted_mask = copy_paste(samples, placement="random")(
+            0, seed, image, mask, reader
+        )
+        donor_image, donor_mask = samples[reader.read[0]]
+        rows, columns = np.nonzero(pasted_mask == BOAT)
+        top, left = rows.min(), columns.min()  # the boat's box is rows 5..22, columns 5..42
+        places.add((top, left))
+        moved = np.zeros_like(mask, dtype=bool)
+        moved[top : top + 18, left : left + 38] = donor_mask[5:23, 5:43] == BOAT
+        np.testing.assert_array_equal(pasted_mask == BOAT, moved)  # whole: its box fits
+        np.testing.assert_array_equal(pasted_image[moved], donor_image[donor_mask == BOAT])
+        np.testing.assert_array_equal(pasted_image[~moved], image[~moved])
+    assert len(places) > 5
+
+
+def test_connected_pastes_one_region_of_the_class() -> None:
+    samples = donors()
+    image, mask = samples[0]
+    paste = copy_paste(samples, connected=True)
+    sizes = {int((paste(0, s, image, mask, Recorder(samples))[1] == BOAT).sum()) for s in range(20)}
+    assert sizes == {4, 9}
+
+
+def test_the_donor_is_a_function_of_the_seed_and_never_the_sample_itself() -> None:
+    samples = donors()
+    paste = copy_paste(samples, classes=["boat", "animal"])
+
+    def donor(index: int, seed: int) -> int:
+        reader = Recorder(samples)
+        paste(index, seed, *samples[index], reader)
+        return reader.read[0]
+
+    assert [donor(0, s) for s in range(30)] == [donor(0, s) for s in range(30)]
+    assert {donor(0, s) for s in range(30)} == {1, 2, 3}  # a boat or an animal, from any holder
+    assert {donor(1, s) for s in range(30)} == {2, 3}
+
+
+def test_probability_and_off_switches() -> None:
+    samples = donors()
+    image, mask = samples[0]
+    half = copy_paste(samples, p=0.5)
+    pasted = [(half(0, s, image, mask, Recorder(samples))[1] == BOAT).any() for s in range(100)]
+    assert 0.35 < np.mean(pasted) < 0.65
+    assert CopyPaste.from_config({"p": 0.0, "classes": ["boat"]}, counts_of(samples)) is None
+    assert CopyPaste.from_config(None, counts_of(samples)) is None
+    nothing = copy_paste(samples, classes=["drone"])  # no image holds a drone
+    out = nothing(0, 3, image, mask, Recorder(samples))
+    assert out[0] is image and out[1] is mask
+    with pytest.raises(ConfigError, match=r"^augment\.copy_paste\.placement=left is not one of"):
+        copy_paste(samples, placement="left")
+    with pytest.raises(ConfigError, match=r"^augment\.copy_paste\.classes=\[boat,ship\]: 'ship'"):
+        copy_paste(samples, classes=["boat", "ship"])
+
+
+def test_synthetic_images_receive_boats_read_from_their_donors(train_config, tmp_path) -> None:
+    cfg = train_config(
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "augment.copy_paste.p=1",
+        "augment.copy_paste.classes=[boat]",
+    )
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    counts = datamodule.source.stats.counts[datamodule.source.subset == TRAIN]
+    plain = datamodule.train_set
+    assert plain.copy_paste is not None and plain.copy_paste.p == 1.0
+    dataset = SegmentationDataset(plain.root, plain.samples, None, plain.copy_paste)
+    lacking = np.flatnonzero(counts[:, BOAT] == 0)[:3]
+    holders = [dataset.read(int(i)) for i in np.flatnonzero(counts[:, BOAT])]
+    assert lacking.size and holders
+    for index in lacking:
+        item = dataset[(int(index), 11)]
+        image, mask = item["image"].permute(1, 2, 0).numpy(), item["mask"].numpy()
+        boat = mask == BOAT
+        assert boat.any()
+        assert any(
+            (d_mask[boat] == BOAT).all() and (d_image[boat] == image[boat]).all()
+            for d_image, d_mask in holders
+        )
+        unseeded = dataset[int(index)]["mask"].numpy()  # no seed (validation): nothing pasted
+        np.testing.assert_array_equal(unseeded, dataset.read(int(index))[1])
+
+
+def test_training_with_class_aware_crops_and_copy_paste(train_config, tmp_path: Path) -> None:
+    cfg = train_config(
+        "augment.class_aware_crop.p=1",
+        "augment.copy_paste.p=1",
+        "augment.copy_paste.placement=random",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+    )
+    best = train(cfg)
+    assert np.isfinite(best["val/dice"])
+    record = torch.load(RunDir(Path(cfg.paths.output_dir)).last_checkpoint, weights_only=True)[
+        RECORD_KEY
+    ]
+    assert record["augment"]["copy_paste"]["p"] == 1 and record["data"]["copy_paste"]["p"] == 1
+    assert record["augment"]["class_aware_crop"]["p"] == 1
