@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -47,8 +48,25 @@ DECODERS: dict[str, Callable[[Path], object]] = {
 }
 
 
+@dataclass(frozen=True)
+class SyntheticSize:
+    """The synthetic set the data suite renders when no data root is given."""
+
+    height: int
+    width: int
+    num_images: int
+
+
+def resize_synthetic(data: DictConfig, size: SyntheticSize) -> None:
+    """Render the synthetic set of `data` at `size`, if `data` reads that set: with a data root
+    (or a data config without a synthetic set, such as data=aeroscapes) nothing changes."""
+    if data.get("root") is None and data.get("synthetic"):
+        data.synthetic.merge_with(asdict(size))
+
+
 def bench_data(
     overrides: Sequence[str],
+    synthetic: SyntheticSize,
     augments: Sequence[str],
     crop_size: tuple[int, int],
     batch_size: int,
@@ -58,10 +76,13 @@ def bench_data(
 ) -> list[Row]:
     """One row per decoder, per augment config (decode + augment + collate) and for the loader.
 
-    Per-worker figures run in this process on one thread for torch and OpenCV, as a loader
-    worker would; the last row is the training loader of `data=` with its `data.num_workers`.
+    The files are those of `data=` with `overrides`; the built-in synthetic set is rendered at
+    `synthetic`'s size. Per-worker figures run in this process on one thread for torch and
+    OpenCV, as a loader worker would; the last row is the training loader of `data=` with its
+    `data.num_workers`.
     """
     cfg = train_config(overrides)
+    resize_synthetic(cfg.data, synthetic)
     samples = _samples(cfg.data)
     count = batch_size * batches
     paths = itertools.cycle(samples.image_paths)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from drone_seg.bench.config import build_module
+from drone_seg.bench.config import build_module, row_name
 from drone_seg.bench.results import Row
 from drone_seg.bench.timing import throughput
 from drone_seg.export import export_onnx, export_torchscript, random_images
@@ -34,7 +34,8 @@ def bench_infer(
     images = random_images((batch_size, *size), torch.Generator().manual_seed(0))
     rows = []
     for network in networks:
-        module = build_module(network, overrides).for_inference()
+        training_module = build_module(network, overrides)
+        name, module = row_name(network, training_module), training_module.for_inference()
         eager_rate = None
         with tempfile.TemporaryDirectory() as folder:
             for runtime in runtimes:
@@ -44,7 +45,7 @@ def bench_infer(
                 eager_rate = rate if runtime == "eager" else eager_rate
                 rows.append({
                     "suite": "infer",
-                    "name": network,
+                    "name": name,
                     "runtime": runtime,
                     "device": str(on),
                     "img/s": rate,

@@ -1,5 +1,6 @@
 """Overhead suite: the same network, batches and steps in a plain PyTorch loop and through the
-Lightning Trainer with our module, callbacks and TensorBoard logger; the ratio of their step times.
+Lightning Trainer with our module, callbacks and loggers (TensorBoard by default); the ratio of
+their step times.
 
 Both loops run the module's `training_step` (forward, loss, metric update), backward, the
 optimizer and the 1-cycle schedule. A step's time is the period from its start to the next
@@ -28,6 +29,7 @@ from torch.utils.data import DataLoader
 from drone_seg.bench.config import build_module, random_batch, train_config
 from drone_seg.bench.results import Row
 from drone_seg.bench.timing import synchronize
+from drone_seg.runs.loggers import close_loggers, instantiate_loggers
 
 
 class _StepClock(L.Callback):
@@ -126,7 +128,8 @@ def _lightning_loop(
     clock = _StepClock(device)
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = train_config([*overrides, f"paths.output_dir={run_dir}"])
-        callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
+        # As train builds them: a callback set to null is left out, loggers by name.
+        callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
         trainer = L.Trainer(
             accelerator=device.type,
             devices=1,
@@ -135,7 +138,7 @@ def _lightning_loop(
             num_sanity_val_steps=0,
             log_every_n_steps=cfg.trainer.log_every_n_steps,
             callbacks=[*callbacks, clock],
-            logger=instantiate(cfg.logger),
+            logger=instantiate_loggers(cfg.get("logger")),
             enable_progress_bar=False,
             enable_model_summary=False,
             default_root_dir=run_dir,
@@ -143,4 +146,5 @@ def _lightning_loop(
         start = time.perf_counter()
         trainer.fit(module, train_dataloaders=loader)
         fit_seconds = time.perf_counter() - start
+        close_loggers(trainer.loggers)
     return clock.times, fit_seconds

@@ -14,18 +14,11 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from drone_seg.bench.config import build_module, random_batch
+from drone_seg.bench.config import build_module, random_batch, row_name
 from drone_seg.bench.results import Row
 from drone_seg.bench.timing import peak_memory_mb, reset_peak_memory, throughput
 from drone_seg.models.module import SegmentationModule
 
-NETWORKS: tuple[str, ...] = (
-    "deeplabv3_resnet101",
-    "deeplabv3_resnet50",
-    "fcn_resnet50",
-    "deeplabv3_mobilenet_v3_large",
-    "lraspp_mobilenet_v3_large",
-)
 PRECISIONS: dict[str, torch.dtype | None] = {
     "32": None,
     "bf16-mixed": torch.bfloat16,
@@ -36,7 +29,7 @@ PRECISIONS: dict[str, torch.dtype | None] = {
 # FlopCounterMode gave 36x the forward for LR-ASPP MobileNetV3 here (2x for DeepLabV3-ResNet50).
 STEP_FLOPS_PER_FORWARD = 3
 # Dense peak TFLOP/s by GPU name and precision (float32 convolutions run as TF32, PyTorch's default
-# for cuDNN). For other GPUs pass --peak-tflops.
+# for cuDNN). For other GPUs set peak_tflops=<the dense peak> (conf/bench.yaml).
 PEAK_TFLOPS: dict[str, dict[str, float]] = {
     "H100": {"32": 494.7, "bf16-mixed": 989.4, "16-mixed": 989.4},
     "A100": {"32": 156.0, "bf16-mixed": 312.0, "16-mixed": 312.0},
@@ -88,7 +81,7 @@ def measure_network(network: str, overrides: list[str], settings: StepSettings) 
     rate = throughput(step, settings.warmup, settings.repeats, device)
     row: Row = {
         "suite": "train",
-        "name": network,
+        "name": row_name(network, module),
         "img/s": rate,
         "peak MB": peak_memory_mb(device),
         "fwd GFLOP/img": forward_flops / 1e9,

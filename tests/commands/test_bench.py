@@ -1,32 +1,40 @@
-"""The benchmark suites run end to end on tiny settings and report what they measured."""
+"""The benchmark command runs its suites end to end on tiny settings and reports its figures."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from drone_seg.bench import timing
-from drone_seg.bench.__main__ import main
+from drone_seg.bench.config import train_overrides
 from drone_seg.bench.results import markdown_table
+from drone_seg.cli import CONFIG_DIR
+from drone_seg.errors import ConfigError
 
-TINY_TIMING = ["--warmup", "1", "--repeats", "2", "--batch-size", "2"]
+from helpers.cli import one_line_error, run_command
+from helpers.networks import SMALL_ENCODERS
+
+TINY_TIMING = ("warmup=1", "repeats=2", "batch_size=2")
+SMP_NETWORKS = ["unet", "deeplabv3plus", "upernet", "segformer"]
 
 
-def run_bench(tmp_path: Path, *args: str) -> list[dict]:
-    """Run `python -m drone_seg.bench` in this process; return the rows of its JSON."""
-    GlobalHydra.instance().clear()
+def run_bench(tmp_path: Path, *overrides: str) -> dict:
+    """Run `python -m drone_seg.bench` with tiny timing and its files under `tmp_path`; return
+    the JSON document it wrote."""
     out = tmp_path / f"bench-{len(list(tmp_path.glob('bench-*.json')))}.json"
-    path = main([*args, *TINY_TIMING, "--out", str(out)])
-    document = json.loads(path.read_text())
+    result = run_command(
+        "drone_seg.bench", *overrides, *TINY_TIMING, f"paths.root_dir={tmp_path}", f"out={out}"
+    )
+    assert f"Wrote {out}" in result.stdout
+    document = json.loads(out.read_text())
     assert document["machine"]["torch"] == torch.__version__
-    return document["rows"]
+    return document
 
 
 def test_markdown_table_has_a_column_per_key_and_blank_cells() -> None:
@@ -63,26 +71,60 @@ def test_peak_memory_sees_an_allocation_after_reset() -> None:
     del block
 
 
+def test_the_default_networks_include_the_smp_ones_and_each_is_a_model_config() -> None:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("bench", overrides=["suite=train"])
+    models = {path.stem for path in (Path(CONFIG_DIR) / "model").glob("[!_]*.yaml")}
+    assert set(SMP_NETWORKS) <= set(cfg.networks) <= models
+    assert cfg.data.synthetic is not None  # the train config is composed in: data=... overrides
+
+
+def test_train_overrides_are_every_key_but_the_bench_s_own() -> None:
+    command_line = ["suite=data", "data=aeroscapes", "data.root=/d", "crop_size=[64,64]", "seed=1"]
+    assert train_overrides(command_line) == ["data=aeroscapes", "data.root=/d", "seed=1"]
+    with pytest.raises(ConfigError, match=r"^model=unet is not read: .* networks=\[unet\]$"):
+        train_overrides(["suite=train", "model=unet"])
+
+
 def test_data_suite_measures_decoders_augments_and_the_loader(tmp_path: Path) -> None:
-    rows = run_bench(
-        tmp_path, "data", "--image-size", "96", "128", "--num-images", "12",
-        "--crop-size", "64", "64", "--data-batches", "2",
-        f"paths.data_dir={tmp_path}", "data.num_workers=1",
+    document = run_bench(
+        tmp_path, "suite=data", "image_size=[96,128]", "num_images=12", "crop_size=[64,64]",
+        "data_batches=2", "data.num_workers=1",
     )  # fmt: skip
-    names = [row["name"] for row in rows]
-    assert names == [
+    rows = document["rows"]
+    assert [row["name"] for row in rows] == [
         "decode image (opencv)", "decode image (pil)", "decode image (torchvision)",
         "none", "light", "baseline", "baseline loader",
     ]  # fmt: skip
     assert all(row["img/s"] > 0 for row in rows)
     assert [row["workers"] for row in rows] == [1, 1, 1, 1, 1, 1, 1]
-    assert (tmp_path / "synthetic-12x128x96-seed0" / "JPEGImages").is_dir()
+    # The synthetic set rendered at image_size x num_images: 128 wide, 96 high.
+    images = tmp_path / "data" / "synthetic-12x128x96-seed0" / "JPEGImages"
+    assert len(list(images.glob("*.jpg"))) == 12
+    settings = document["settings"]
+    assert settings["suite"] == "data" and settings["crop_size"] == [64, 64]
+    assert settings["overrides"] == ["data.num_workers=1", f"paths.root_dir={tmp_path}"]
+
+
+def test_data_suite_reads_a_real_data_root(tmp_path: Path, synthetic_root: Path) -> None:
+    """The documented real-data command: the synthetic sizes leave data=aeroscapes alone."""
+    document = run_bench(
+        tmp_path, "suite=data", "data=aeroscapes", f"data.root={synthetic_root}",
+        "augments=[none]", "crop_size=[64,64]", "data_batches=1", "data.num_workers=0",
+    )  # fmt: skip
+    names = [row["name"] for row in document["rows"]]
+    assert names == [
+        "decode image (opencv)", "decode image (pil)", "decode image (torchvision)", "none",
+    ]  # fmt: skip
+    assert not (tmp_path / "data").exists()  # no synthetic set rendered
+    assert f"data.root={synthetic_root}" in document["settings"]["overrides"]
 
 
 def test_train_suite_counts_flops_that_scale_with_pixels(tmp_path: Path) -> None:
-    args = ["train", "--networks", "lraspp_mobilenet_v3_large", "fcn_resnet50"]
-    small = run_bench(tmp_path, *args, "--train-size", "64", "64")
-    large = run_bench(tmp_path, *args, "--train-size", "128", "128")
+    networks = "networks=[lraspp_mobilenet_v3_large,fcn_resnet50]"
+    small = run_bench(tmp_path, "suite=train", networks, "train_size=[64,64]")["rows"]
+    large = run_bench(tmp_path, "suite=train", networks, "train_size=[128,128]")["rows"]
     assert [row["name"] for row in small] == ["lraspp_mobilenet_v3_large", "fcn_resnet50"]
     for low, high in zip(small, large, strict=True):
         assert high["fwd GFLOP/img"] / low["fwd GFLOP/img"] == pytest.approx(4.0, rel=0.1)
@@ -93,9 +135,21 @@ def test_train_suite_counts_flops_that_scale_with_pixels(tmp_path: Path) -> None
     assert small[1]["fwd GFLOP/img"] > 10 * small[0]["fwd GFLOP/img"]  # ResNet-50 vs MobileNet
 
 
+def test_train_suite_measures_the_smp_networks_offline(tmp_path: Path) -> None:
+    """Each smp network of the default list, with its default encoder and random weights."""
+    networks = f"networks=[{','.join(SMP_NETWORKS)}]"
+    rows = run_bench(tmp_path, "suite=train", networks, "train_size=[64,64]")["rows"]
+    encoders = {"unet": "resnet34", "deeplabv3plus": "resnet34"}
+    encoders |= {"upernet": "tu-convnext_tiny", "segformer": "mit_b0"}
+    assert [row["name"] for row in rows] == [f"{n} ({encoders[n]})" for n in SMP_NETWORKS]
+    for row in rows:
+        assert row["img/s"] > 0 and row["peak MB"] > 0 and row["fwd GFLOP/img"] > 0
+        assert row["TFLOP/s"] == pytest.approx(3 * row["fwd GFLOP/img"] * row["img/s"] / 1e3)
+
+
 def test_overhead_suite_reports_the_trainer_to_plain_loop_ratio(tmp_path: Path) -> None:
-    rows = run_bench(tmp_path, "overhead", "--overhead-size", "64", "64", "--overhead-steps", "3")
-    plain, lightning = rows
+    document = run_bench(tmp_path, "suite=overhead", "overhead_size=[64,64]", "overhead_steps=3")
+    plain, lightning = document["rows"]
     assert (plain["name"], lightning["name"]) == ("plain loop", "lightning")
     assert plain["steps"] == lightning["steps"] == 3 * 2  # timed steps over the 2 repeats
     assert lightning["ratio"] == pytest.approx(lightning["step ms"] / plain["step ms"])
@@ -103,25 +157,58 @@ def test_overhead_suite_reports_the_trainer_to_plain_loop_ratio(tmp_path: Path) 
     assert lightning["fit s"] > 3 * lightning["step ms"] / 1e3
 
 
-def test_infer_suite_runs_each_runtime_as_predict_loads_it(tmp_path: Path) -> None:
+def test_infer_suite_runs_an_smp_network_as_predict_loads_it(tmp_path: Path) -> None:
+    encoder = SMALL_ENCODERS["unet"]
     rows = run_bench(
-        tmp_path, "infer", "--networks", "lraspp_mobilenet_v3_large", "--infer-size", "72", "128"
-    )
+        tmp_path, "suite=infer", "networks=[unet]", f"model.encoder={encoder}",
+        "infer_size=[72,128]",
+    )["rows"]  # fmt: skip
     assert [row["runtime"] for row in rows] == ["eager", "torchscript", "onnxruntime"]
+    assert {row["name"] for row in rows} == {f"unet ({encoder})"}
     assert rows[0]["vs eager"] == 1.0
     for row in rows[1:]:
         assert row["vs eager"] == pytest.approx(row["img/s"] / rows[0]["img/s"])
 
 
-def test_cli_refuses_to_overwrite_a_results_file(tmp_path: Path) -> None:
+def test_memory_suite_measures_each_size_in_its_own_process(tmp_path: Path) -> None:
+    """Without `out`, the JSON goes to a new file under paths.log_dir/bench."""
+    run_command(
+        "drone_seg.bench", "suite=memory", "memory_sizes=[[96,160],[192,320]]", "memory_tile=64",
+        "memory_overlap=16", "memory_batch_size=2", f"paths.root_dir={tmp_path}",
+    )  # fmt: skip
+    [path] = (tmp_path / "logs" / "bench").glob("memory-*.json")
+    rows = json.loads(path.read_text())["rows"]
+    assert [row["image"] for row in rows] == ["160x96", "320x192"]
+    for row in rows:
+        assert row["name"] == "lraspp_mobilenet_v3_large"
+        assert row["peak MB after"] >= row["peak MB before"] > 0
+        growth = row["peak MB after"] - row["peak MB before"]
+        assert abs(row["growth MB"] - growth) <= 1  # each figure rounded on its own
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        (["suite=everything"], "error: suite=everything must be one of data, train, overhead, "
+         "infer, memory, all (e.g. suite=train)"),
+        (["suite=train", "train_size=[64]"], "error: train_size=[64] must be [height, width], "
+         "two integers >= 1 (e.g. train_size=[256,256])"),
+        (["suite=infer", "runtimes=[tensorrt]"], "error: runtimes=[tensorrt] must be a non-empty "
+         "list of eager, torchscript, onnxruntime (e.g. runtimes=[eager,onnxruntime])"),
+        (["suite=train", "model=unet"], "error: model=unet is not read: the bench measures the "
+         "configs listed in networks, e.g. networks=[unet]"),
+    ],
+)  # fmt: skip
+def test_config_mistakes_stop_the_bench_in_one_line(overrides: list[str], error: str) -> None:
+    result = run_command("drone_seg.bench", *overrides, expect_ok=False)
+    assert one_line_error(result) == error
+
+
+def test_the_bench_refuses_to_overwrite_a_results_file(tmp_path: Path) -> None:
     existing = tmp_path / "results.json"
     existing.write_text("{}")
-    result = subprocess.run(
-        [sys.executable, "-m", "drone_seg.bench", "data", "--out", str(existing)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
-        f"error: --out {existing} exists: name a new file, nothing is overwritten"
+    result = run_command("drone_seg.bench", "suite=data", f"out={existing}", expect_ok=False)
+    assert one_line_error(result) == (
+        f"error: out={existing} exists: name a new file (out=FILE), nothing is overwritten"
     )
     assert existing.read_text() == "{}"
