@@ -22,7 +22,7 @@ from torch import nn
 from drone_seg.classes import PALETTE
 from drone_seg.cli import command
 from drone_seg.errors import ConfigError, DroneSegError
-from drone_seg.inference.loading import METADATA_KEY, load_model, metadata_json
+from drone_seg.inference.artifacts import METADATA_KEY, load_model, metadata_json
 from drone_seg.runs.loading import inference_network
 
 log = logging.getLogger(__name__)

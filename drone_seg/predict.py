@@ -37,7 +37,7 @@ from drone_seg.cli import command
 from drone_seg.data.io import IMAGE_SUFFIXES, read_image
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
-from drone_seg.inference.loading import LoadedModel, load_model
+from drone_seg.inference.artifacts import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling
 from drone_seg.reporting.pictures import Palette, colorize, overlay
 

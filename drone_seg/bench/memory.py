@@ -20,7 +20,7 @@ import torch
 
 from drone_seg.bench.config import build_module, row_name
 from drone_seg.bench.results import Row
-from drone_seg.inference.loading import LoadedModel
+from drone_seg.inference.artifacts import LoadedModel
 from drone_seg.inference.predictor import Predictor, Tiling
 
 

@@ -18,7 +18,7 @@ from drone_seg.bench.overhead import bench_overhead
 from drone_seg.bench.results import Row, markdown_table, write_json
 from drone_seg.bench.timing import machine
 from drone_seg.bench.training import StepSettings, bench_train
-from drone_seg.inference.loading import resolve_device
+from drone_seg.inference.artifacts import resolve_device
 
 SUITES: tuple[str, ...] = ("data", "train", "overhead", "infer", "memory")
 # suite=all: the throughput suites; the memory suite takes minutes at its default image sizes.

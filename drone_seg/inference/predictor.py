@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from drone_seg.errors import ConfigError
-from drone_seg.inference.loading import LoadedModel
+from drone_seg.inference.artifacts import LoadedModel
 from drone_seg.inference.rows import LinearTaps, linear_taps, resize_rows
 
 Item = TypeVar("Item")

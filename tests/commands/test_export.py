@@ -14,7 +14,7 @@ import torch
 
 from drone_seg.errors import DroneSegError
 from drone_seg.export import check_export, export, random_images
-from drone_seg.inference.loading import load_checkpoint, load_model
+from drone_seg.inference.artifacts import load_checkpoint, load_model
 from drone_seg.inference.predictor import Predictor
 from drone_seg.predict import predict
 

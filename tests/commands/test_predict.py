@@ -26,7 +26,7 @@ from drone_seg.classes import NUM_CLASSES
 from drone_seg.data.io import read_image
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
-from drone_seg.inference.loading import LoadedModel, load_model
+from drone_seg.inference.artifacts import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling, tile_starts
 from drone_seg.predict import predict
 

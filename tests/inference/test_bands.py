@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from drone_seg.classes import NUM_CLASSES
-from drone_seg.inference.loading import LoadedModel
+from drone_seg.inference.artifacts import LoadedModel
 from drone_seg.inference.predictor import Predictor, Tiling, blend_window, tile_starts
 from drone_seg.inference.rows import linear_taps, resize_rows
 
