@@ -72,6 +72,7 @@ def checkpoint(tmp_path: Path) -> Path:
         *([f"experiment={name}"] for name in options("experiment")),
         *([f"{group}={name}"] for group in ("model", "loss", "optimizer", "scheduler", "trainer",
             "augment", "data", "logger", "callbacks", "debug") for name in options(group)),
+        *(["experiment=ablation", f"ablation={name}"] for name in options("ablation")),
         ["hparams_search=optuna"],
         ["~logger"],
         ["experiment=baseline", "trainer=gpu"],
