@@ -106,3 +106,25 @@ def test_baseline_recipe_runs_one_step_offline(train_config) -> None:
         for subset in ("train", "val")
     }
     assert sequences["train"] and sequences["val"] and not sequences["train"] & sequences["val"]
+
+
+@pytest.mark.parametrize(
+    ("experiment", "network"),
+    [("aeroscapes_deeplabv3plus", "deeplabv3plus"), ("aeroscapes_upernet_convnext", "upernet")],
+)
+def test_the_strong_aeroscapes_recipes_run_one_step_offline(
+    train_config, experiment: str, network: str
+) -> None:
+    """Their smp network, rare-class sampling, class-aware crops and EMA, without weights."""
+    cfg = train_config(
+        f"experiment={experiment}",
+        "model.weights_backbone=null",
+        "trainer.fast_dev_run=true",
+        "data.num_workers=0",
+        "augment.crop_size=[64,64]",
+        "augment.val_size=[96,160]",
+    )
+    assert cfg.model.name == network and cfg.data.sampler == "rare_class"
+    assert cfg.augment.class_aware_crop.p == 0.5 and "ema" in cfg.callbacks
+    train(cfg)
+    assert (Path(cfg.paths.output_dir) / "split.csv").is_file()
