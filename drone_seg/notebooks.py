@@ -6,23 +6,66 @@ checkpoint loader), so that the notebooks' cells stay short and show what the co
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.source import DataSource
 from drone_seg.data.splitting.assignment import STRATEGIES
-from drone_seg.errors import DroneSegError
+from drone_seg.errors import DataError, DroneSegError
 from drone_seg.eval import val_data
 from drone_seg.runs.checkpoint import RunRecord
 from drone_seg.runs.loading import inference_network
 from drone_seg.runs.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parents[1]
+# The folder that holds the datasets: conf/paths/default.yaml reads it for every command.
+DATA_ENV = "DRONE_SEG_DATA"
+
+
+def _is_dataset(folder: Path) -> bool:
+    """Whether `folder` is a dataset in AeroScapes layout rather than a folder of datasets."""
+    return (folder / "JPEGImages").is_dir()
+
+
+def data_root(*overrides: str) -> Path:
+    """The dataset `python -m drone_seg.train <overrides>` reads, found as the commands find it:
+    in $DRONE_SEG_DATA (the folder that holds the datasets) or else the repository's `data/`;
+    by default the synthetic set of `make demo`, `data_root("data=aeroscapes")` for AeroScapes.
+    A $DRONE_SEG_DATA that is itself a dataset (`JPEGImages/` in it) is that dataset, as the
+    notebooks read the variable before the commands did."""
+    env = os.environ.get(DATA_ENV)
+    if env and _is_dataset(Path(env)):
+        return Path(env)
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[f"paths.root_dir={REPO}", *overrides])
+    root = cfg.data.root or (cfg.data.synthetic or {}).get("dir")
+    if not root:
+        raise DataError(f"data.root is null with {' '.join(overrides)}: add data.root=DIR")
+    return Path(root)
+
+
+def moved_data_root(record: RunRecord) -> str | None:
+    """Where the run's dataset is now by $DRONE_SEG_DATA: that folder if it is a dataset itself,
+    else the folder of the dataset's name in it (the data folder moved as a whole). None (the
+    path the run read) when the variable is unset or names no such folder."""
+    env = os.environ.get(DATA_ENV)
+    if not env:
+        return None
+    if _is_dataset(Path(env)):
+        return env
+    own = record.data.get("root") or (record.data.get("synthetic") or {}).get("dir")
+    moved = Path(env) / Path(own).name if own else None
+    return str(moved) if moved is not None and moved.is_dir() else None
 
 
 def latest_run(runs: Path = REPO / "logs" / "train" / "runs") -> Path | None:
@@ -85,10 +128,12 @@ class ValPredictions:
 
 
 def predict_val(run_dir: Path, data_root: str | None = None, batch_size: int = 8):
-    """Run the run's best checkpoint on its val split, at the size training validated at."""
+    """Run the run's best checkpoint on its val split, at the size training validated at; the
+    images are read from `data_root` if given, else as `moved_data_root` says."""
     run = RunDir(Path(run_dir))
     module, record = inference_network(run.best_checkpoint, torch.device("cpu"))
-    datamodule = val_data(val_config(record, run.split, data_root), str(run.best_checkpoint))
+    root = data_root or moved_data_root(record)
+    datamodule = val_data(val_config(record, run.split, root), str(run.best_checkpoint))
     images, targets, predictions = [], [], []
     loader = torch.utils.data.DataLoader(datamodule.val_set, batch_size=batch_size)
     with torch.inference_mode():
@@ -133,9 +178,11 @@ def error_map(target: np.ndarray, prediction: np.ndarray) -> np.ndarray:
 __all__ = [
     "ValPredictions",
     "confusion_matrix",
+    "data_root",
     "error_map",
     "image_dice",
     "latest_run",
+    "moved_data_root",
     "predict_val",
     "read_scalars",
     "run_metrics",

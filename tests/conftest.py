@@ -17,6 +17,11 @@ from omegaconf import DictConfig, open_dict
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.synthetic import generate_dataset
 
+# The tests choose their data and runs: a developer's own DRONE_SEG_DATA / DRONE_SEG_RUN would
+# send the default synthetic sets and notebooks into their folders (subprocesses inherit this).
+for variable in ("DRONE_SEG_DATA", "DRONE_SEG_RUN"):
+    os.environ.pop(variable, None)
+
 # Under pytest-xdist (`make test`), the workers share the cores instead of each spinning on all.
 if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
