@@ -28,6 +28,7 @@ from typing import TextIO
 
 import cv2
 import numpy as np
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from PIL import Image
 from tqdm import tqdm
@@ -340,7 +341,25 @@ def build_predictor(cfg: DictConfig, model: LoadedModel) -> Predictor:
         tiling = Tiling(_pair(cfg.tile.size), int(cfg.tile.overlap), float(cfg.tile.scale))
     size = _pair(cfg.size) if cfg.size else model.size or _pair(cfg.default_size)
     if tiling is None:
+        if ignored := ignored_tile_keys():
+            log.warning(
+                "%s set but tile.enabled=false: add tile.enabled=true to predict on tiles",
+                ", ".join(ignored),
+            )
         log.info("Predicting whole images resized to %dx%d (height x width)", *size)
+    else:
+        log.info(
+            "Predicting on %dx%d tiles (height x width) overlapping by %d pixels, images "
+            "scaled by %g",
+            *tiling.size, tiling.overlap, tiling.scale,
+        )  # fmt: skip
+    views = (2 if cfg.tta.hflip else 1) * len(cfg.tta.scales)
+    if views > 1:
+        log.info(
+            "Test-time augmentation: %d views per image (tta.hflip=%s, tta.scales=%s), "
+            "probabilities averaged",
+            views, bool(cfg.tta.hflip), list(cfg.tta.scales),
+        )  # fmt: skip
     return Predictor(
         model,
         size=size,
@@ -349,6 +368,15 @@ def build_predictor(cfg: DictConfig, model: LoadedModel) -> Predictor:
         scales=[float(scale) for scale in cfg.tta.scales],
         batch_size=int(cfg.batch_size),
     )
+
+
+def ignored_tile_keys() -> list[str]:
+    """The `tile.*` keys (other than `tile.enabled`) this command line sets, which only act with
+    `tile.enabled=true`."""
+    if not HydraConfig.initialized():
+        return []
+    keys = (item.split("=", 1)[0].lstrip("+~") for item in HydraConfig.get().overrides.task)
+    return [key for key in keys if key.startswith("tile.") and key != "tile.enabled"]
 
 
 def _pair(value: int | list[int]) -> tuple[int, int]:

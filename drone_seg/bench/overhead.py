@@ -107,7 +107,6 @@ def _plain_loop(
             synchronize(device)
             times.append(time.perf_counter())
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
-            batch = module.on_after_batch_transfer(batch, 0)
             loss = module.training_step(batch, index)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -74,7 +74,7 @@ def measure_network(network: str, overrides: list[str], settings: StepSettings) 
         "scheduler=none",
     ]
     module = build_module(network, [*overrides, *switches]).to(device)
-    batch = module.on_after_batch_transfer(random_batch(batch_size, settings.size, device), 0)
+    batch = random_batch(batch_size, settings.size, device)
     forward_flops = _forward_flops(module, batch["image"]) / batch_size
     step = _training_step(module, batch, settings.precision, device)
     reset_peak_memory(device)

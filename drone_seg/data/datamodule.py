@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.data import DataLoader, Sampler
 
 from drone_seg.data.copy_paste import CopyPaste
@@ -88,8 +90,9 @@ class DroneDataModule(L.LightningDataModule):
         here, before the first step. Validation alone does not require val to hold every class."""
         if self.source.subset.size:
             return
-        self.source.make_split(check_classes=stage in (None, "fit"))
-        log.info("%s", self.source.split_report)
+        with reported_here(rank_zero_only.rank == 0):
+            self.source.make_split(check_classes=stage in (None, "fit"))
+            log.info("%s", self.source.split_report)
         train, val = self.source.part(TRAIN), self.source.part(VAL)
         self.train_ids, self.val_ids = train.ids, val.ids
         counts = self.source.stats.counts[self.source.subset == TRAIN]
@@ -132,6 +135,22 @@ class DroneDataModule(L.LightningDataModule):
             dataset, batch_size, sampler, drop_last, self.num_workers, self.pin_memory,
             self.prefetch_factor,
         )  # fmt: skip
+
+
+@contextmanager
+def reported_here(report: bool) -> Iterator[None]:
+    """Let the data's log lines through only where `report` (global rank 0, known from the
+    launcher's environment before the trainer exists): every DDP rank scans the same files, so
+    the others would print the same split report and notes again. Problems still stop every
+    rank, as errors."""
+    logger = logging.getLogger("drone_seg.data")
+    level = logger.level
+    if not report:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def data_loader(

@@ -72,6 +72,7 @@ class SegmentationModule(L.LightningModule):
         self.criterion: nn.Module = instantiate(loss)
         self.seed = seed
         self.run_record: dict[str, Any] | None = None
+        self.train_loss = MeanMetric()
         self.train_scores = SegmentationScores(num_classes, ignore_index)
         self.val_scores = SegmentationScores(num_classes, ignore_index)
         self.val_loss = MeanMetric()
@@ -90,11 +91,6 @@ class SegmentationModule(L.LightningModule):
         """The network and normalization as predict and export run them (no aux head)."""
         return InferenceNetwork(self.net, self.normalization, self.channels_last)
 
-    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
-        """Widen the uint8 masks, which cross to the device 8x smaller than int64, for the loss."""
-        batch["mask"] = batch["mask"].long()
-        return batch
-
     def _loss(self, outputs: SegmentationLogits, masks: torch.Tensor) -> torch.Tensor:
         loss = self.criterion(outputs.out, masks)
         if outputs.aux is not None:
@@ -102,11 +98,14 @@ class SegmentationModule(L.LightningModule):
         return loss
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        """The loss of one batch: logged as this rank's `train/loss_step`, and accumulated for
+        `train/loss_epoch`, the mean over the epoch's images on every rank."""
+        masks = class_ids(batch)
         outputs = self._outputs(batch["image"])
-        loss = self._loss(outputs, batch["mask"])
-        size = batch["mask"].shape[0]
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
-        self.train_scores.update(outputs.out.detach().argmax(dim=1), batch["mask"])
+        loss = self._loss(outputs, masks)
+        self.log("train/loss_step", loss, prog_bar=True)
+        self.train_loss.update(loss.detach(), weight=masks.shape[0])
+        self.train_scores.update(outputs.out.detach().argmax(dim=1), masks)
         return loss
 
     def on_train_epoch_start(self) -> None:
@@ -116,7 +115,15 @@ class SegmentationModule(L.LightningModule):
         torch.manual_seed(int(state.generate_state(1)[0]))
 
     def on_train_epoch_end(self) -> None:
-        self.log_dict(self.train_scores.scores("train"))
+        """Log the epoch's loss and scores (equal on every rank: see `on_validation_epoch_end`).
+
+        The epoch loss is a metric of ours rather than Lightning's `on_epoch` mean: Lightning
+        would reduce that one over the ranks when first read, which the progress bar does on
+        rank 0 alone before this hook, and the ranks' collectives would no longer pair up.
+        """
+        self.log("train/loss_epoch", self.train_loss.compute(), prog_bar=True, sync_dist=True)
+        self.log_dict(self.train_scores.scores("train"), sync_dist=True)
+        self.train_loss.reset()
         self.train_scores.reset()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
@@ -125,19 +132,23 @@ class SegmentationModule(L.LightningModule):
         The loss is taken image by image (its Dice term depends on what shares a batch), so
         `val/loss` is the mean over val images whatever the batch size or number of GPUs.
         """
+        masks = class_ids(batch)
         outputs = self._outputs(batch["image"])
-        for index in range(batch["mask"].shape[0]):
+        for index in range(masks.shape[0]):
             one = SegmentationLogits(
                 *(None if logits is None else logits[index : index + 1] for logits in outputs)
             )
-            self.val_loss.update(self._loss(one, batch["mask"][index : index + 1]))
-        self.val_scores.update(outputs.out.argmax(dim=1), batch["mask"])
+            self.val_loss.update(self._loss(one, masks[index : index + 1]))
+        self.val_scores.update(outputs.out.argmax(dim=1), masks)
 
     def on_validation_epoch_end(self) -> None:
+        """Log the epoch's scores. They come from metric states already summed over the DDP
+        ranks, so every rank holds the same values: `sync_dist` averages equal numbers (a no-op)
+        and tells Lightning they are the whole epoch's, not one rank's."""
         scores = self.val_scores.scores("val")
-        self.log("val/loss", self.val_loss.compute(), prog_bar=True)
-        self.log("val/dice", scores.pop("val/dice"), prog_bar=True)
-        self.log_dict(scores)
+        self.log("val/loss", self.val_loss.compute(), prog_bar=True, sync_dist=True)
+        self.log("val/dice", scores.pop("val/dice"), prog_bar=True, sync_dist=True)
+        self.log_dict(scores, sync_dist=True)
         self.val_scores.reset()
         self.val_loss.reset()
 
@@ -184,6 +195,12 @@ class SegmentationModule(L.LightningModule):
             total_steps=total_steps,
         )
         return optimizer, scheduler
+
+
+def class_ids(batch: Batch) -> torch.Tensor:
+    """The batch's masks as int64 class ids for the loss and metrics: they cross to the device
+    as uint8 (8x fewer bytes) and are widened there, in the step, whatever loop feeds it."""
+    return batch["mask"].long()
 
 
 def replan_schedule(state: dict[str, Any], fresh: LRScheduler, planned: int) -> None:
