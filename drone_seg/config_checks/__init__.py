@@ -21,6 +21,7 @@ from drone_seg.config_checks.cross_checks import (
     check_data_files,
     check_mandatory,
     check_nesterov,
+    check_protocol_tile_overlap,
     check_schedule_length,
     check_tile_overlap,
 )
@@ -38,6 +39,7 @@ from drone_seg.config_checks.tables import (
     AUGMENT,
     BENCH,
     DATA,
+    EVAL,
     EXPORT,
     LOSS,
     MODEL,
@@ -92,7 +94,12 @@ COMMANDS: dict[str, CommandChecks] = {
         data_files=True,
         cross_checks=(check_nesterov, check_schedule_length, check_loggers),
     ),
-    "eval": CommandChecks({**DATA_RULES, **TRAINER}, checkpoint="required", data_files=True),
+    "eval": CommandChecks(
+        {**DATA_RULES, **TRAINER, **EVAL},
+        checkpoint="required",
+        data_files=True,
+        cross_checks=(check_protocol_tile_overlap,),
+    ),
     "predict": CommandChecks(
         PREDICT, checkpoint="required", data_files=False, cross_checks=(check_tile_overlap,)
     ),
@@ -102,12 +109,18 @@ COMMANDS: dict[str, CommandChecks] = {
         {**DATA_RULES, "split_file": text("split.csv")}, checkpoint="none", data_files=True
     ),
     "prepare": CommandChecks(
-        {"size": nullable(integer(at_least=1, example="1000000")), "keep_archive": boolean()},
+        {
+            "paths.data_dir": TOP["paths.data_dir"],
+            "size": nullable(integer(at_least=1, example="1000000")),
+            "keep_archive": boolean(),
+        },
         checkpoint="none",
         data_files=False,
     ),
     # The renderer checks its own arguments (drone_seg.synthetic.builder), naming each key.
-    "synthesize": CommandChecks({}, checkpoint="none", data_files=False),
+    "synthesize": CommandChecks(
+        {"paths.data_dir": TOP["paths.data_dir"]}, checkpoint="none", data_files=False
+    ),
     # The training config the rows are built from, and the bench's own keys (conf/bench.yaml).
     "bench": CommandChecks(
         {**DATA_RULES, **TRAINER, **MODEL, **LOSS, **OPTIMIZER, **SCHEDULER, **BENCH},

@@ -116,17 +116,23 @@ def check_schedule_length(cfg: DictConfig) -> None:
         )
 
 
-def check_tile_overlap(cfg: DictConfig) -> None:
-    """Tiles must advance: the overlap is smaller than the tile."""
-    if select(cfg, "tile.enabled") is not True:
+def check_tile_overlap(cfg: DictConfig, prefix: str = "") -> None:
+    """Tiles must advance: the overlap is smaller than the tile (predict's `tile`, or the one
+    under `prefix`)."""
+    if select(cfg, f"{prefix}tile.enabled") is not True:
         return
-    size, overlap = select(cfg, "tile.size"), select(cfg, "tile.overlap")
+    size, overlap = select(cfg, f"{prefix}tile.size"), select(cfg, f"{prefix}tile.overlap")
     smallest = min(size) if isinstance(size, list) else size
     if overlap >= smallest:
         raise ConfigError(
-            f"tile.overlap={overlap} must be smaller than tile.size={shown(size)} "
-            f"(e.g. tile.overlap={smallest // 4})"
+            f"{prefix}tile.overlap={overlap} must be smaller than {prefix}tile.size={shown(size)} "
+            f"(e.g. {prefix}tile.overlap={smallest // 4})"
         )
+
+
+def check_protocol_tile_overlap(cfg: DictConfig) -> None:
+    """eval's protocol tiles must advance too."""
+    check_tile_overlap(cfg, prefix="protocol.")
 
 
 def check_bench(cfg: DictConfig) -> None:

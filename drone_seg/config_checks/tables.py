@@ -1,5 +1,5 @@
 """What each config key must hold, one table per config group (TRAINER, DATA, AUGMENT, MODEL...)
-and per command's own keys (PREDICT, EXPORT, BENCH); a table maps a full key to its Rule."""
+and per command's own keys (PREDICT, EVAL, EXPORT, BENCH); a table maps a full key to its Rule."""
 
 from __future__ import annotations
 
@@ -29,9 +29,21 @@ from drone_seg.config_checks.rules import (
 )
 from drone_seg.data.splitting.assignment import STRATEGIES
 
-TOP: dict[str, Rule] = {"seed": integer(example="42")}
+TOP: dict[str, Rule] = {
+    "seed": integer(example="42"),
+    "paths.data_dir": Rule(
+        lambda v: isinstance(v, str) and bool(v),
+        "the folder that holds the datasets, not empty (DRONE_SEG_DATA set to nothing? unset it)",
+        "data",
+    ),
+}
 TRAIN: dict[str, Rule] = {
     "tune_lr": boolean(),
+    "lr_finder.num_steps": integer(13, "40"),
+    "lr_finder.min_lr": number(0, open_low=True, example="1.0e-6"),
+    "lr_finder.max_lr": number(0, open_low=True, example="1.0"),
+    "lr_finder.mode": one_of(["exponential", "linear"], "exponential"),
+    "lr_finder.early_stop_threshold": nullable(number(1, open_low=True, example="4.0")),
     "debug.profiler": one_of(["simple", "advanced", "pytorch"], "advanced"),
     "callbacks.early_stopping.patience": integer(0, "5"),
 }
@@ -194,6 +206,24 @@ PREDICT: dict[str, Rule] = {
     ),
     "submission": nullable(one_of(["csv"], "csv")),
     "overlay_alpha": number(0, 1, example="0.5"),
+}
+# eval's own keys: its protocol reads predict's device, batch_size, tile and tta the same way.
+PREDICTOR_KEYS = (
+    "device", "batch_size", "tile.enabled", "tile.size", "tile.overlap", "tile.scale",
+    "tta.hflip", "tta.scales",
+)  # fmt: skip
+EVAL: dict[str, Rule] = {
+    "overwrite": boolean(),
+    "protocol.enabled": boolean(),
+    "protocol.size": nullable(
+        either(
+            one_of(["native"], "native"),
+            SIZE,
+            expected="native, a positive integer or [height, width]",
+            example="native",
+        )
+    ),
+    **under("protocol", {key: PREDICT[key] for key in PREDICTOR_KEYS}),
 }
 BATCH_SHAPE = list_of(3, POSITIVE_INT, "[batch, height, width]", "[2,181,333]")
 EXPORT: dict[str, Rule] = {

@@ -174,7 +174,8 @@ class _Pending(Generic[Item]):
 class Predictor:
     """Segments RGB uint8 images with a model: whole or tiled, with optional TTA, in batches.
 
-    Whole images are resized to `size` (height, width); with `tiling` they are rescaled by
+    Whole images are resized to `size` (height, width), or kept as stored when `size` is None
+    (native resolution, as eval's protocol can score them); with `tiling` they are rescaled by
     `tiling.scale` and cut in tiles. Each TTA scale multiplies that working size, `hflip` adds
     mirrored views. Softmax probabilities are blended (tiles weighted by `blend_window`),
     upsampled to the input's full resolution, averaged over scales and flips, then argmaxed.
@@ -189,8 +190,6 @@ class Predictor:
         scales: Sequence[float] = (1.0,),
         batch_size: int = 8,
     ) -> None:
-        if tiling is None and size is None:
-            raise ConfigError("predicting whole images needs a size: set size=[height,width]")
         if not scales or min(scales) <= 0:
             raise ConfigError(f"tta.scales={list(scales)} must be a non-empty list of positives")
         if batch_size < 1:
@@ -265,7 +264,7 @@ class Predictor:
     def _scaled_size(self, index: int, height: int, width: int) -> tuple[int, int]:
         """The (height, width) the image is resized to before cutting views, at TTA scale index."""
         if self.tiling is None:
-            (height, width), factor = self.size, self.scales[index]
+            (height, width), factor = self.size or (height, width), self.scales[index]
         else:
             factor = self.tiling.scale * self.scales[index]
         return max(1, round(height * factor)), max(1, round(width * factor))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torchmetrics.classification import MulticlassConfusionMatrix
 
@@ -26,15 +28,33 @@ class SegmentationScores(MulticlassConfusionMatrix):
         `dice` and `iou` are macro means over all classes, `dice_fg` and `iou_fg` over all but
         class 0 (background), as the reference recipe scored.
         """
-        per_class = per_class_scores(self.compute().double())
-        out: dict[str, float] = {}
-        for metric, values in per_class.items():
-            if metric in ("dice", "iou"):
-                out[f"{prefix}/{metric}"] = float(values.nanmean())
-                out[f"{prefix}/{metric}_fg"] = float(values[1:].nanmean())
-            for name, value in zip(class_names, values.tolist(), strict=True):
-                out[f"{prefix}/{metric}_{name}"] = value
-        return out
+        return confusion_scores(self.compute(), prefix, class_names)
+
+
+def confusion_scores(
+    confusion: torch.Tensor,
+    prefix: str,
+    class_names: tuple[str, ...] = CLASS_NAMES,
+    small: Sequence[str] = (),
+) -> dict[str, float]:
+    """The scores of a pixel-count confusion matrix (rows: truth, columns: prediction).
+
+    Per class: `{prefix}/{dice,iou,precision,recall}_{name}`. Macro means of dice and iou over
+    all classes (`{prefix}/dice`), over all but background (`{prefix}/dice_fg`) and, when `small`
+    names classes, over those (`{prefix}/dice_small`). Every mean skips undefined (NaN) scores.
+    """
+    per_class = per_class_scores(confusion.double())
+    chosen = [class_names.index(name) for name in small]
+    out: dict[str, float] = {}
+    for metric, values in per_class.items():
+        if metric in ("dice", "iou"):
+            out[f"{prefix}/{metric}"] = float(values.nanmean())
+            out[f"{prefix}/{metric}_fg"] = float(values[1:].nanmean())
+            if chosen:
+                out[f"{prefix}/{metric}_small"] = float(values[chosen].nanmean())
+        for name, value in zip(class_names, values.tolist(), strict=True):
+            out[f"{prefix}/{metric}_{name}"] = value
+    return out
 
 
 def per_class_scores(confusion: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -5,40 +5,64 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from drone_seg.classes import CLASS_NAMES
+from drone_seg.classes import CLASS_NAMES, SMALL_CLASSES
 
 # Column titles of the scores SegmentationScores computes per class.
 TITLES = {"dice": "Dice", "iou": "IoU", "precision": "Precision", "recall": "Recall"}
 MEAN_ALL = f"mean ({len(CLASS_NAMES)} classes)"
 MEAN_FG = f"mean ({len(CLASS_NAMES) - 1}, no background)"
+MEAN_SMALL = f"mean ({len(SMALL_CLASSES)} small: {', '.join(SMALL_CLASSES)})"
+# What a mean row and "n/a" mean, for the reader of any table below.
+ABSENT_NOTE = (
+    "n/a: the class is absent from both the predictions and the masks of the whole set (0/0); "
+    "it is left out of every mean. A class predicted but absent from the masks has IoU and Dice 0."
+)
 
 
 def class_rows(
     metrics: Mapping[str, float], prefix: str = "val", scores: Sequence[str] = ("dice", "iou")
 ) -> list[tuple[str, list[float]]]:
-    """Return (row name, one value per score) for each class, then the two macro means.
+    """Return (row name, one value per score) for each class, then the three macro means.
 
-    A mean that training logs (`val/dice`, `val/dice_fg`, ...) is taken as logged; the others
-    (precision, recall) are the mean over the classes with a defined score, computed the same way.
+    A mean given in `metrics` (`val/dice`, `val/dice_fg`, `val/dice_small`, ...) is taken as is;
+    the others (precision, recall, the small classes' mean of the validation loop) are the mean
+    over the classes with a defined score, computed the same way.
     """
     rows = [(name, [metrics[f"{prefix}/{s}_{name}"] for s in scores]) for name in CLASS_NAMES]
-    means_all, means_fg = [], []
+    small = [CLASS_NAMES.index(name) for name in SMALL_CLASSES]
+    means_all, means_fg, means_small = [], [], []
     for column, score in enumerate(scores):
         values = [row[1][column] for row in rows]
         means_all.append(metrics.get(f"{prefix}/{score}", _nanmean(values)))
         means_fg.append(metrics.get(f"{prefix}/{score}_fg", _nanmean(values[1:])))
-    return [*rows, (MEAN_ALL, means_all), (MEAN_FG, means_fg)]
+        fallback = _nanmean([values[index] for index in small])
+        means_small.append(metrics.get(f"{prefix}/{score}_small", fallback))
+    return [*rows, (MEAN_ALL, means_all), (MEAN_FG, means_fg), (MEAN_SMALL, means_small)]
 
 
 def class_table(
     metrics: Mapping[str, float], prefix: str = "val", scores: Sequence[str] = ("dice", "iou")
 ) -> str:
-    """Return a Markdown table of per-class scores, with the means over all and foreground."""
-    lines = [
-        "| class | " + " | ".join(TITLES[s] for s in scores) + " |",
-        "| --- |" + " ---: |" * len(scores),
+    """Return a Markdown table of per-class scores, with the means over all, foreground, small."""
+    return comparison_table(metrics, [("", prefix)], scores)
+
+
+def comparison_table(
+    metrics: Mapping[str, float],
+    columns: Sequence[tuple[str, str]],
+    scores: Sequence[str] = ("iou", "dice"),
+) -> str:
+    """Return a Markdown table with, for each (heading, prefix) of `columns`, one column per score
+    (titled "IoU (heading)"), so that e.g. single-scale and TTA scores sit side by side."""
+    titles = [
+        f"{TITLES[s]} ({heading})" if heading else TITLES[s]
+        for heading, _ in columns
+        for s in scores
     ]
-    for name, values in class_rows(metrics, prefix, scores):
+    blocks = [class_rows(metrics, prefix, scores) for _, prefix in columns]
+    lines = ["| class | " + " | ".join(titles) + " |", "| --- |" + " ---: |" * len(titles)]
+    for index, (name, _) in enumerate(blocks[0]):
+        values = [value for block in blocks for value in block[index][1]]
         lines.append(f"| {name} | " + " | ".join(_fmt(v) for v in values) + " |")
     return "\n".join(lines)
 

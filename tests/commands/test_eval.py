@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from drone_seg.classes import CLASS_NAMES
+from drone_seg.classes import CLASS_NAMES, SMALL_CLASSES
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 from drone_seg.eval import evaluate, with_training_data
@@ -78,9 +79,11 @@ def test_eval_reproduces_training_metrics(trained: Path, tmp_path: Path, synthet
             value = scored[f"val/{score}_{row['class']}"]
             assert float(row[score]) == pytest.approx(value, nan_ok=True)
     means = [(float(row["dice"]), float(row["iou"])) for row in rows[12:]]
+    small = [[scored[f"val/{s}_{name}"] for name in SMALL_CLASSES] for s in ("dice", "iou")]
     assert means == [
         (scored["val/dice"], scored["val/iou"]),
         (scored["val/dice_fg"], scored["val/iou_fg"]),
+        tuple(pytest.approx(float(np.nanmean(values))) for values in small),
     ]
     markdown = (out / "metrics.md").read_text()
     assert "Data settings: the checkpoint's run\n" in markdown
@@ -133,7 +136,7 @@ def test_eval_scores_the_val_rows_of_a_split_file(trained: Path, tmp_path, synth
         f"ckpt_path={trained}/checkpoints/best.ckpt", f"data.root={synthetic_root}",
         f"data.split_file={split_file}", "trainer.accelerator=cpu", *SIZES, out=out,
     )  # fmt: skip
-    scored = evaluate(cfg)
+    scored = evaluate(cfg).metrics
     assert_same_metrics(scored, read_metrics(trained / "metrics.json"))
     assert read_metrics(out / "metrics.json") == pytest.approx(scored, nan_ok=True)
     markdown = (out / "metrics.md").read_text()
