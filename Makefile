@@ -25,6 +25,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Executed copies of the notebooks, with their figures, in docs/notebooks/ (after `make demo`).
+# The notebooks executed on the newest run (a short demo run trained first if none), saved with
+# their figures in docs/notebooks/ (.ipynb, .md and image files); notebooks/ stays output-free.
 notebooks: setup
-	$(BIN)/python notebooks/render.py
+	$(BIN)/python -m drone_seg.render_notebooks

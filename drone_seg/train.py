@@ -23,7 +23,7 @@ from drone_seg.runs.checkpoint import make_record, read_record
 from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
 from drone_seg.runs.hparams import log_hparams
 from drone_seg.runs.loggers import callbacks_for_loggers, close_loggers, instantiate_loggers
-from drone_seg.runs.lr_finder import find_learning_rate
+from drone_seg.runs.lr_finder import check_lr_range, find_learning_rate
 from drone_seg.runs.resume import check_run_folder, resumed_config
 from drone_seg.runs.run_dir import RunDir
 from drone_seg.runs.sweep import record_failure
@@ -43,6 +43,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     With `ckpt_path`, the run continues from that checkpoint with the config saved in it and the
     command line's keys on top (see `drone_seg.runs.resume`).
     """
+    if cfg.tune_lr:
+        check_lr_range(cfg.lr_finder)
     record = read_record(Path(cfg.ckpt_path))[1] if cfg.ckpt_path else None
     choices = _choices()
     if record is not None:
@@ -69,7 +71,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         plugins=[AtomicCheckpointIO()],
     )
     if cfg.tune_lr:
-        find_learning_rate(trainer, module, datamodule, run.path)
+        find_learning_rate(trainer, module, datamodule, run.path, cfg.lr_finder)
         close_loggers(trainer.loggers)
         return {}
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
