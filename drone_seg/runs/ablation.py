@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.classes import SMALL_CLASSES
 from drone_seg.runs.run_dir import RunDir
+from drone_seg.runs.sweep import run_dirs
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,9 @@ def collect_arms(sweep_dir: Path) -> list[ArmScores]:
     """Every arm of the multirun under `sweep_dir`, in the order its runs were launched."""
     values: dict[str, dict[str, list[float]]] = {}
     failed: dict[str, int] = {}
-    runs = sorted(sweep_dir.glob("**/.hydra/overrides.yaml"), key=_launch_order(sweep_dir))
-    for overrides_file in runs:
-        run = RunDir(overrides_file.parent.parent)
-        arm = arm_of(str(o) for o in OmegaConf.load(overrides_file))
+    for run_dir in run_dirs(sweep_dir):
+        run = RunDir(run_dir)
+        arm = arm_of(str(o) for o in OmegaConf.load(run.overrides))
         if arm is None:
             continue
         columns = values.setdefault(arm, {column: [] for column in COLUMNS})
@@ -74,16 +74,6 @@ def collect_arms(sweep_dir: Path) -> list[ArmScores]:
         for column in COLUMNS:
             columns[column].append(float(scores.get(column, math.nan)))
     return [ArmScores(arm, columns, failed[arm]) for arm, columns in values.items()]
-
-
-def _launch_order(sweep_dir: Path) -> Any:
-    """Sort key: numbered job folders (hydra.job.num) numerically."""
-
-    def key(overrides_file: Path) -> tuple[int, str]:
-        job = overrides_file.parent.parent.relative_to(sweep_dir).as_posix()
-        return (int(job) if job.isdigit() else -1, job)
-
-    return key
 
 
 def mean_and_spread(values: list[float]) -> tuple[float, float]:

@@ -48,13 +48,17 @@ def record_failure(error: BaseException, run_dir: Path) -> None:
     RunDir(run_dir).error.write_text(message + "\n")
 
 
-def collect_runs(sweep_dir: Path, metric: str = "val/dice") -> list[RunResult]:
-    """Return every run under `sweep_dir` (a directory holding `.hydra/overrides.yaml`)."""
-    run_dirs = sorted(
+def run_dirs(sweep_dir: Path) -> list[Path]:
+    """Every run folder under `sweep_dir` (one holding `.hydra/overrides.yaml`), in job order."""
+    return sorted(
         (path.parent.parent for path in sweep_dir.glob("**/.hydra/overrides.yaml")),
         key=lambda path: _job_order(path.relative_to(sweep_dir)),
     )
-    return [_read_run(run_dir, sweep_dir, metric) for run_dir in run_dirs]
+
+
+def collect_runs(sweep_dir: Path, metric: str = "val/dice") -> list[RunResult]:
+    """Return every run under `sweep_dir`."""
+    return [_read_run(run_dir, sweep_dir, metric) for run_dir in run_dirs(sweep_dir)]
 
 
 def _job_order(job: Path) -> tuple[bool, int, str]:
