@@ -6,8 +6,10 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from drone_seg.models.schedule import OneCycleLR
 from drone_seg.train import train
 
 
@@ -42,3 +44,25 @@ def test_one_cycle_peaks_at_pct_start_and_ends_at_the_minimum(
     assert rates[0] == pytest.approx(0.04 / 25)
     final = 0.04 / 25 / 1e4
     assert rates[-1] == pytest.approx(final, rel=1e-3)
+
+
+@pytest.mark.parametrize(("total", "pct_start"), [(10, 0.1), (20, 0.05), (4, 0.25)])
+def test_a_one_step_warm_up_steps_to_the_end_where_torch_divides_by_zero(
+    total: int, pct_start: float
+) -> None:
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=0.04)
+    schedule = OneCycleLR(optimizer, max_lr=0.04, total_steps=total, pct_start=pct_start)
+    rates = [optimizer.param_groups[0]["lr"]]
+    for _ in range(total - 1):
+        optimizer.step()
+        schedule.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates[0] == pytest.approx(0.04 / 25)
+    assert max(range(total), key=rates.__getitem__) == 1
+    assert rates[1] == pytest.approx(0.04)
+    assert rates[-1] == pytest.approx(0.04 / 25 / 1e4, rel=1e-3)
+    with pytest.raises(ZeroDivisionError):
+        torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=0.04, total_steps=total, pct_start=pct_start
+        )
