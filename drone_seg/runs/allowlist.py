@@ -3,7 +3,7 @@
 A checkpoint or a run's config is data: `hydra.utils.instantiate` on a `_target_` read from it
 would call whatever it names (`builtins.exec`, `torch.load`, ...). Only classes of this project's
 and its libraries' known kinds pass: losses, optimizers, schedulers, albumentations transforms,
-Lightning trainers, callbacks and loggers, and this project's data module.
+Lightning trainers, callbacks, loggers and profilers, and this project's data module.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def _allowed_bases() -> tuple[type, ...]:
     import lightning as L
     import torch
     from lightning.pytorch.loggers import Logger
+    from lightning.pytorch.profilers import Profiler
 
     return (
         torch.optim.Optimizer,
@@ -36,6 +37,7 @@ def _allowed_bases() -> tuple[type, ...]:
         L.Trainer,
         L.LightningDataModule,
         Logger,
+        Profiler,
     )
 
 
@@ -76,6 +78,6 @@ def check_targets(node: Any, source: str) -> None:
         if not is_allowed(target):
             raise ConfigError(
                 f"{source} names _target_ {target!r}, which is not a known loss, optimizer, "
-                "scheduler, transform, callback or logger class: refusing to run it (only open "
-                "files written by drone_seg.train)"
+                "scheduler, transform, callback, logger or profiler class: refusing to run it "
+                "(only open files written by drone_seg.train)"
             )

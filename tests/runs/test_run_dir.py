@@ -196,6 +196,8 @@ def test_unreadable_checkpoints_are_one_line_naming_the_file(trained: RunDir, tm
         ("torch.nn.CrossEntropyLoss", True),
         ("torch.optim.SGD", True),
         ("torch.optim.lr_scheduler.OneCycleLR", True),
+        ("drone_seg.models.schedule.OneCycleLR", True),
+        ("lightning.pytorch.profilers.SimpleProfiler", True),
         ("albumentations.Resize", True),
         ("lightning.pytorch.callbacks.ModelCheckpoint", True),
         ("builtins.exec", False),
