@@ -57,7 +57,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.prepare_data()
     datamodule.setup("fit")
     datamodule.write_split(run.split)
-    if record is not None and set(record.split_val) != set(datamodule.val_ids):
+    val_changed = record is not None and set(record.split_val) != set(datamodule.val_ids)
+    if val_changed and rank_zero_only.rank == 0:
         log.warning("The val images differ from those of %s: scores not comparable", record.path)
     module = module_from_config(cfg)
     module.run_record = make_record(unresolved, choices, datamodule.train_ids, datamodule.val_ids)

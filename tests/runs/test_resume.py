@@ -153,3 +153,19 @@ def test_resuming_into_another_folder_keeps_best_checkpoint_and_metrics_in_step(
     metrics = other.read_metrics()
     assert metrics["epoch"] == EPOCHS  # the only epoch run there
     assert torch.load(other.best_checkpoint, weights_only=True)["epoch"] == metrics["epoch"]
+
+
+def test_resuming_with_other_val_images_says_the_scores_are_not_comparable(
+    whole: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other_split"
+    result = run_command(
+        "drone_seg.train",
+        f"ckpt_path={RunDir(whole).last_checkpoint}",
+        f"hydra.run.dir={other}",
+        f"trainer.max_epochs={EPOCHS + 1}",
+        "data.val_fraction=0.4",
+    )
+    output = result.stderr + (other / "train.log").read_text()
+    assert "Resuming with data.val_fraction changed" in output
+    assert f"The val images differ from those of {RunDir(whole).last_checkpoint}" in output
