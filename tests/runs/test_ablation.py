@@ -23,12 +23,14 @@ NO_PICTURES_TINY = [o for o in TINY_TRAIN if not o.startswith("callbacks.images"
 ARMS = sorted(path.stem for path in (Path(CONFIG_DIR) / "ablation").glob("*.yaml"))
 
 
-def ablation_config(arm: str) -> DictConfig:
+def train_composed(*overrides: str) -> DictConfig:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(
-            "train", ["experiment=ablation", f"ablation={arm}"], return_hydra_config=True
-        )
+        return compose("train", list(overrides), return_hydra_config=True)
+
+
+def ablation_config(arm: str) -> DictConfig:
+    return train_composed("experiment=ablation", f"ablation={arm}")
 
 
 def test_the_sweep_covers_every_arm_with_three_seeds() -> None:
@@ -53,6 +55,15 @@ def test_each_arm_changes_only_its_own_part_of_the_recipe() -> None:
     assert baseline.augment.crop_size == recipe.augment.crop_size  # the same crops for every arm
     for arm in ("recipe", "ema", "copy_paste", "dice"):
         assert ablation_config(arm).trainer.max_epochs == recipe.trainer.max_epochs
+
+
+def test_the_demo_is_the_recipe_with_the_best_arm_copy_paste() -> None:
+    demo, best = train_composed("experiment=demo"), ablation_config("copy_paste")
+    assert ablation_config("recipe").augment.copy_paste.p == 0.0
+    assert demo.augment == best.augment
+    for group in ("loss", "optimizer", "scheduler", "model"):
+        assert demo[group] == best[group]
+    assert demo.data.sampler == best.data.sampler and "ema" not in demo.callbacks
 
 
 def write_run(sweep: Path, job: int, arm: str, seed: int, metrics: dict | None) -> None:
