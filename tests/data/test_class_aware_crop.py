@@ -171,7 +171,7 @@ def test_unknown_class_names_are_refused_naming_the_key_and_the_classes() -> Non
 def test_training_samples_with_both_tools_off_are_those_of_the_plain_pipeline(
     train_config, tmp_path, name: str
 ) -> None:
-    cfg = train_config(f"augment={name}", f"data.cache_dir={tmp_path}")
+    cfg = train_config(f"augment={name}", f"data.cache_dir={tmp_path}", "augment.copy_paste.p=0")
     assert cfg.augment.copy_paste.p == 0.0 and cfg.augment.class_aware_crop.p == 0.0
     plain = plain_pipeline(cfg)
     datamodule = instantiate(cfg.data)
