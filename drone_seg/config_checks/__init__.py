@@ -24,6 +24,7 @@ from drone_seg.config_checks.cross_checks import (
     check_protocol_tile_overlap,
     check_schedule_length,
     check_tile_overlap,
+    check_validation_runs,
 )
 from drone_seg.config_checks.rules import (
     ABSENT,
@@ -92,7 +93,7 @@ COMMANDS: dict[str, CommandChecks] = {
         {**DATA_RULES, **TRAIN, **TRAINER, **MODEL, **LOSS, **OPTIMIZER, **SCHEDULER},
         checkpoint="optional",
         data_files=True,
-        cross_checks=(check_nesterov, check_schedule_length, check_loggers),
+        cross_checks=(check_nesterov, check_schedule_length, check_validation_runs, check_loggers),
     ),
     "eval": CommandChecks(
         {**DATA_RULES, **TRAINER, **EVAL},

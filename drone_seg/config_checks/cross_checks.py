@@ -116,6 +116,23 @@ def check_schedule_length(cfg: DictConfig) -> None:
         )
 
 
+def check_validation_runs(cfg: DictConfig) -> None:
+    """A run validating every N epochs must last N: else it ends with no val/dice, best.ckpt or
+    metrics.json (limit_val_batches=0 turns validation off on purpose)."""
+    every, epochs = (
+        select(cfg, "trainer.check_val_every_n_epoch"),
+        select(cfg, "trainer.max_epochs"),
+    )
+    if select(cfg, "trainer.limit_val_batches") == 0 or not isinstance(every, int):
+        return
+    if isinstance(epochs, int) and 0 < epochs < every:
+        raise ConfigError(
+            f"trainer.check_val_every_n_epoch={every} with trainer.max_epochs={epochs}: the run "
+            "would never validate (no val/dice, best.ckpt or metrics.json); set "
+            f"trainer.check_val_every_n_epoch={epochs} or more epochs"
+        )
+
+
 def check_tile_overlap(cfg: DictConfig, prefix: str = "") -> None:
     """Tiles must advance: the overlap is smaller than the tile (predict's `tile`, or the one
     under `prefix`)."""

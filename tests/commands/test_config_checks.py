@@ -383,6 +383,22 @@ def test_an_endless_run_cannot_plan_its_schedule() -> None:
     check_config(composed("train", "trainer.max_epochs=-1", "trainer.max_steps=500"), "train")
 
 
+def test_a_run_too_short_to_validate_is_refused() -> None:
+    message = config_error("train", "trainer.max_epochs=1", "trainer.check_val_every_n_epoch=2")
+    assert message.startswith("trainer.check_val_every_n_epoch=2 with trainer.max_epochs=1: the")
+    assert "set trainer.check_val_every_n_epoch=1 or more epochs" in message
+    check_config(
+        composed("train", "trainer.max_epochs=2", "trainer.check_val_every_n_epoch=2"), "train"
+    )
+    check_config(
+        composed(
+            "train", "trainer.max_epochs=1", "trainer.check_val_every_n_epoch=2",
+            "trainer.limit_val_batches=0",
+        ),
+        "train",
+    )  # fmt: skip
+
+
 def test_an_unknown_command_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="no config checks for command 'serve'"):
         check_config(composed("train"), "serve")

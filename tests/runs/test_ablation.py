@@ -115,7 +115,7 @@ def test_the_multirun_command_writes_the_ablation_table(
         "drone_seg.train", "-m", "experiment=ablation", f"data.root={synthetic_root}",
         "ablation=floor,copy_paste", "seed=0,1",
         f"hydra.sweep.dir={sweep_dir}", f"paths.root_dir={tmp_path}", "trainer.max_epochs=1",
-        "trainer.limit_train_batches=2", *NO_PICTURES_TINY,
+        "trainer.check_val_every_n_epoch=1", "trainer.limit_train_batches=2", *NO_PICTURES_TINY,
     )  # fmt: skip
     assert "Ablation table" in result.stdout
     lines = (sweep_dir / "ablation.md").read_text().splitlines()
