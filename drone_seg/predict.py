@@ -39,7 +39,7 @@ from drone_seg.data.io import IMAGE_SUFFIXES, read_image
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
 from drone_seg.inference.artifacts import LoadedModel, load_model
-from drone_seg.inference.predictor import Predictor, Tiling
+from drone_seg.inference.predictor import Predictor, Tiling, size_pair
 from drone_seg.reporting.pictures import Palette, colorize, overlay
 
 log = logging.getLogger(__name__)
@@ -336,10 +336,8 @@ def check_output(folder: Path, overwrite: bool) -> None:
 def build_predictor(cfg: DictConfig, model: LoadedModel) -> Predictor:
     """The Predictor the config asks for; whole-image size: `size`, else the model's, else
     `default_size`."""
-    tiling = None
-    if cfg.tile.enabled:
-        tiling = Tiling(_pair(cfg.tile.size), int(cfg.tile.overlap), float(cfg.tile.scale))
-    size = _pair(cfg.size) if cfg.size else model.size or _pair(cfg.default_size)
+    tiling = Tiling.from_config(cfg.tile) if cfg.tile.enabled else None
+    size = size_pair(cfg.size) if cfg.size else model.size or size_pair(cfg.default_size)
     if tiling is None:
         if ignored := ignored_tile_keys():
             log.warning(
@@ -377,14 +375,6 @@ def ignored_tile_keys() -> list[str]:
         return []
     keys = (item.split("=", 1)[0].lstrip("+~") for item in HydraConfig.get().overrides.task)
     return [key for key in keys if key.startswith("tile.") and key != "tile.enabled"]
-
-
-def _pair(value: int | list[int]) -> tuple[int, int]:
-    """A (height, width) from a [height, width] config list or one int for a square."""
-    if isinstance(value, int):
-        return value, value
-    height, width = value
-    return int(height), int(width)
 
 
 def predict(cfg: DictConfig) -> PredictResult:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from drone_seg.classes import CLASS_NAMES, SMALL_CLASSES
 from drone_seg.inference.artifacts import LoadedModel
-from drone_seg.inference.predictor import Predictor, Tiling
+from drone_seg.inference.predictor import Predictor, Tiling, size_pair
 from drone_seg.models.metrics import SegmentationScores, confusion_scores
 
 NATIVE = "native"  # protocol.size: the network sees each image as stored
@@ -72,14 +72,14 @@ def input_size(protocol: DictConfig, model: LoadedModel) -> tuple[int, int] | No
     if protocol.size == NATIVE:
         return None
     if protocol.size is not None:
-        return _pair(protocol.size)
+        return size_pair(protocol.size)
     return model.size
 
 
 def describe_input(protocol: DictConfig, size: tuple[int, int] | None) -> str:
     """What the network sees, in words, for the report."""
     if protocol.tile.enabled:
-        height, width = _pair(protocol.tile.size)
+        height, width = size_pair(protocol.tile.size)
         return (
             f"sliding window: {height}x{width} tiles overlapping {protocol.tile.overlap} px "
             f"(Hann-blended) of each image rescaled by {float(protocol.tile.scale):g}"
@@ -92,10 +92,7 @@ def describe_input(protocol: DictConfig, size: tuple[int, int] | None) -> str:
 
 def protocol_rows(protocol: DictConfig, model: LoadedModel) -> list[ProtocolRow]:
     """The single-scale row, then the TTA row when `protocol.tta` asks for it."""
-    tiling = None
-    if protocol.tile.enabled:
-        tile = protocol.tile
-        tiling = Tiling(_pair(tile.size), int(tile.overlap), float(tile.scale))
+    tiling = Tiling.from_config(protocol.tile) if protocol.tile.enabled else None
     size = input_size(protocol, model)
     batch_size = int(protocol.batch_size)
     single = Predictor(model, size=size, tiling=tiling, batch_size=batch_size)
@@ -140,11 +137,3 @@ def score_rows(
             confusion, images = native_confusion(row.predictor, bar, num_classes, ignore_index)
         results.append(ProtocolScores(row, confusion, images))
     return results
-
-
-def _pair(value: int | list[int]) -> tuple[int, int]:
-    """A (height, width) from a [height, width] config list or one int for a square."""
-    if isinstance(value, int):
-        return value, value
-    height, width = value
-    return int(height), int(width)

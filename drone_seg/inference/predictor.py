@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -29,6 +29,14 @@ Box = tuple[int, int, int, int]  # top, left, bottom, right
 OUTPUT_CHUNK_PIXELS = 1 << 18
 
 
+def size_pair(value: int | Sequence[int]) -> tuple[int, int]:
+    """A (height, width) from a [height, width] config list or one int for a square."""
+    if isinstance(value, int):
+        return value, value
+    height, width = value
+    return int(height), int(width)
+
+
 @dataclass(frozen=True)
 class Tiling:
     """Cut the image, first rescaled by `scale`, into `size` (height, width) tiles that overlap
@@ -37,6 +45,11 @@ class Tiling:
     size: tuple[int, int]
     overlap: int
     scale: float = 1.0
+
+    @classmethod
+    def from_config(cls, tile: Mapping[str, Any]) -> Tiling:
+        """The tiling a `tile` config node (size, overlap, scale) describes."""
+        return cls(size_pair(tile["size"]), int(tile["overlap"]), float(tile["scale"]))
 
     def __post_init__(self) -> None:
         if min(self.size) < 1 or self.scale <= 0:
