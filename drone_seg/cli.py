@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
+from importlib.resources import files
 from typing import TypeVar
 
 import hydra
@@ -17,8 +17,9 @@ from omegaconf import DictConfig
 from drone_seg.config_checks import check_config
 from drone_seg.errors import DroneSegError
 
-# The configs ship inside the package (package data): found from this file, from any folder.
-CONFIG_DIR = str(Path(__file__).resolve().parent / "conf")
+# The configs: the top-level conf/ folder, shipped as the package drone_seg.conf (pyproject.toml
+# maps it), so an editable checkout and an installed copy find them from any folder.
+CONFIG_DIR = str(files("drone_seg.conf"))
 
 Result = TypeVar("Result")
 

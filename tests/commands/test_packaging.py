@@ -66,6 +66,18 @@ def test_every_declared_dependency_is_used() -> None:
     assert runtime - used - indirect == set(), "declared but never imported"
 
 
+def test_the_package_list_names_every_package_folder() -> None:
+    """pyproject.toml lists the packages by hand (conf/ is mapped into drone_seg.conf): a new
+    folder of drone_seg/ missing from the list would be left out of an installed copy."""
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {
+        ".".join(path.parent.relative_to(REPO).parts)
+        for path in (REPO / "drone_seg").rglob("__init__.py")
+    }
+    assert set(setuptools["packages"]) == folders | {"drone_seg.conf"}
+    assert setuptools["package-dir"] == {"drone_seg.conf": "conf"}
+
+
 def test_a_non_editable_install_runs_the_commands_from_any_folder(tmp_path) -> None:
     """The configs ship as package data: an installed copy composes them far from the checkout."""
     target, elsewhere = tmp_path / "site", tmp_path / "elsewhere"

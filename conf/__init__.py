@@ -1,0 +1,1 @@
+"""The configs of every command (the top-level conf/ folder): YAML files found by Hydra."""
