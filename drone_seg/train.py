@@ -45,7 +45,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """
     if cfg.tune_lr:
         check_lr_range(cfg.lr_finder)
-    record = read_record(Path(cfg.ckpt_path))[1] if cfg.ckpt_path else None
+    checkpoint, record = read_record(Path(cfg.ckpt_path)) if cfg.ckpt_path else ({}, None)
     choices = _choices()
     if record is not None:
         cfg, choices = resumed_config(cfg, record, _task_overrides(), choices)
@@ -54,6 +54,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     check_run_folder(run, cfg.ckpt_path)
     unresolved = copy.deepcopy(cfg)  # instantiate resolves the nodes it reads, in place
     datamodule: DroneDataModule = instantiate(cfg.data)
+    datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__, {}))
     datamodule.prepare_data()
     datamodule.setup("fit")
     datamodule.write_split(run.split)

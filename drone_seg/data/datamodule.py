@@ -80,6 +80,7 @@ class DroneDataModule(L.LightningDataModule):
         self.copy_paste = copy_paste
         self.train_ids: list[str] = []
         self.val_ids: list[str] = []
+        self.train_epoch = 0  # the epoch the training sampler draws first (set on resume)
 
     def prepare_data(self) -> None:
         """Generate the synthetic set in its own default location when it is missing."""
@@ -113,7 +114,24 @@ class DroneDataModule(L.LightningDataModule):
         """Return (image id, subset) rows, train first, as written to `split.csv`."""
         return [(i, "train") for i in self.train_ids] + [(i, "val") for i in self.val_ids]
 
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in every checkpoint: the epoch whose order a run resumed from it draws first
+        (the next one once this epoch's training batches are done, as Lightning resumes)."""
+        trainer = self.trainer
+        if trainer is None:
+            return {"train_epoch": self.train_epoch}
+        batches = trainer.fit_loop.epoch_loop.batch_progress
+        trained = batches.is_last_batch or batches.current.ready == trainer.num_training_batches
+        return {"train_epoch": trainer.current_epoch + int(trained)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.train_epoch = int(state_dict.get("train_epoch", 0))
+
     def train_dataloader(self) -> DataLoader:
+        """The training loader, its sampler already at the epoch it draws first. Lightning builds
+        the loader (and its workers prefetch indices) before it restores and sets the epoch of a
+        resumed run, which would replay epoch 0's order (Lightning issue #21938): train gives
+        the checkpoint's `state_dict` to `load_state_dict` before fitting."""
         if self.sampler == "rare_class":
             counts = self.source.stats.counts[self.source.subset == TRAIN]
             sampler = RareClassSampler(
@@ -121,6 +139,8 @@ class DroneDataModule(L.LightningDataModule):
             )
         else:
             sampler = SeededTrainSampler(self.train_set, seed=self.seed)
+        current = self.trainer.current_epoch if self.trainer is not None else 0
+        sampler.set_epoch(max(self.train_epoch, current))
         drop_last = len(sampler) > self.batch_size
         return self._loader(self.train_set, self.batch_size, sampler, drop_last)
 

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from drone_seg.errors import ConfigError
 from drone_seg.runs.allowlist import check_targets
 from drone_seg.runs.checkpoint import RunRecord
+from drone_seg.runs.confinement import check_confined, check_data_confined
 from drone_seg.runs.run_dir import RunDir
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,12 @@ def resumed_config(
                 new_choices[key] = choices[key]
             changed.append(key)
         merged.ckpt_path = cfg.ckpt_path
+        merged.paths = cfg.paths  # where this machine keeps data and runs, not the record's
         if "hydra" in cfg:
             merged.hydra = cfg.hydra
+    source = f"ckpt_path={record.path}"
+    check_confined(merged, changed, Path(cfg.paths.output_dir), source)
+    check_data_confined(merged, changed, source)
     touched = sorted(key for key in changed if key.split(".")[0] in DATA_KEYS)
     if touched:
         log.warning(
