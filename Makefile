@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint notebooks
+.PHONY: setup demo test test-all lint notebooks
 
 setup: $(STAMP)
 
@@ -18,12 +18,19 @@ demo: setup
 	$(BIN)/python -m drone_seg.train
 
 # One pytest worker per core; a file's tests stay on one worker to share its trained models.
+# `make test` leaves the tests marked slow (more configurations of a guarantee that one fast test
+# already proves in the default configuration) to `make test-all`, which CI runs.
 test: setup
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not slow"
+
+test-all: setup
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
+# ruff, and the layer contract of pyproject.toml ([tool.importlinter]): imports run one way.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The notebooks executed on the newest run (a short demo run trained first if none), saved with
 # their figures in docs/notebooks/ (.ipynb, .md and image files); notebooks/ stays output-free.

@@ -27,10 +27,12 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from drone_seg.aeroscapes_layout import TRAIN, VAL
+from drone_seg.allowlist import check_targets
 from drone_seg.cli import command
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.dataset import SegmentationDataset
-from drone_seg.data.splitting.assignment import TRAIN, VAL, write_split_file
+from drone_seg.data.splitting.assignment import write_split_file
 from drone_seg.errors import ConfigError
 from drone_seg.inference.artifacts import load_model
 from drone_seg.inference.evaluation import (
@@ -49,7 +51,6 @@ from drone_seg.reporting.class_tables import (
     comparison_table,
 )
 from drone_seg.reporting.pictures import confusion_image
-from drone_seg.runs.allowlist import check_targets
 from drone_seg.runs.checkpoint import RunRecord
 from drone_seg.runs.loading import evaluation_module
 from drone_seg.runs.run_dir import write_metrics

@@ -15,6 +15,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from drone_seg.callbacks.best_metrics import BestMetricsWriter
+from drone_seg.callbacks.run_record import RunRecordKeeper
 from drone_seg.cli import command
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.models.module import module_from_config
@@ -62,9 +63,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if val_changed and rank_zero_only.rank == 0:
         log.warning("The val images differ from those of %s: scores not comparable", record.path)
     module = module_from_config(cfg)
-    module.run_record = make_record(unresolved, choices, datamodule.train_ids, datamodule.val_ids)
+    run_record = make_record(unresolved, choices, datamodule.train_ids, datamodule.val_ids)
     # A callback set to null (callbacks.images=null, as the debug presets do) is left out.
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
+    callbacks.append(RunRecordKeeper(run_record))
     loggers = instantiate_loggers(cfg.get("logger"))
     trainer: L.Trainer = instantiate(
         cfg.trainer,

@@ -12,12 +12,11 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.data import DataLoader, Sampler
 
+from drone_seg.aeroscapes_layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR, TRAIN, VAL
 from drone_seg.data.copy_paste import CopyPaste
 from drone_seg.data.dataset import SegmentationDataset, Transform
-from drone_seg.data.layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR
 from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler, UnpaddedEvalSampler
 from drone_seg.data.source import DataSource
-from drone_seg.data.splitting.assignment import TRAIN, VAL
 from drone_seg.errors import ConfigError
 
 log = logging.getLogger(__name__)

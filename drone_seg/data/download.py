@@ -29,8 +29,8 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from drone_seg.aeroscapes_layout import IMAGES_DIR, MASKS_DIR
 from drone_seg.data.io import is_image_file
-from drone_seg.data.layout import IMAGES_DIR, MASKS_DIR
 from drone_seg.errors import DataError
 
 CHUNK = 1 << 20

@@ -7,21 +7,11 @@ skipped; suffixes match in any case (`.JPG`, `.jpeg`). An optional id list restr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 from drone_seg.data.io import is_image_file
 from drone_seg.errors import DataError
-
-# AeroScapes' folders (also the synthetic set's), the default layout.
-IMAGES_DIR = "JPEGImages"
-MASKS_DIR = "SegmentationClass"
-# AeroScapes' own split (also written for the synthetic set), relative to the data root.
-AEROSCAPES_SPLIT: Mapping[str, str] = MappingProxyType(
-    {"train": "ImageSets/trn.txt", "val": "ImageSets/val.txt"}
-)
 
 
 @dataclass(frozen=True)

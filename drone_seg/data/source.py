@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from drone_seg.aeroscapes_layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR, TRAIN, VAL
 from drone_seg.data.checks import check_labelled, check_sizes, log_encodings, log_orientations
-from drone_seg.data.layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR, Samples, find_samples
+from drone_seg.data.layout import Samples, find_samples
 from drone_seg.data.splitting.assignment import (
     STRATEGIES,
-    TRAIN,
-    VAL,
     official_assignment,
     read_split_file,
     sequence_of,

@@ -14,15 +14,13 @@ from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MeanMetric
 
+from drone_seg.allowlist import check_targets
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
 from drone_seg.models.adapter import SegmentationLogits
 from drone_seg.models.inference_network import InferenceNetwork, InputNormalization
 from drone_seg.models.metrics import SegmentationScores
 from drone_seg.models.networks import build_network
 from drone_seg.models.optim import parameter_groups
-from drone_seg.runs.allowlist import check_targets
-from drone_seg.runs.checkpoint import RECORD_KEY
-from drone_seg.runs.resume import relocate_callback_states
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +32,8 @@ class SegmentationModule(L.LightningModule):
 
     Images arrive as uint8 (4x fewer bytes to the device) and are scaled and normalized here, so
     training, evaluation, prediction and export all share one input convention. The configs are
-    kept as hyperparameters, and `run_record` (set by train) goes into every checkpoint, so that a
-    checkpoint alone rebuilds its network and its evaluation (`drone_seg.runs.loading`).
+    kept as hyperparameters; train's RunRecordKeeper adds the run record to every checkpoint, so
+    that a checkpoint alone rebuilds its network and its evaluation (`drone_seg.runs.loading`).
     """
 
     def __init__(
@@ -71,7 +69,6 @@ class SegmentationModule(L.LightningModule):
         check_targets(loss, "loss")
         self.criterion: nn.Module = instantiate(loss)
         self.seed = seed
-        self.run_record: dict[str, Any] | None = None
         self.train_loss = MeanMetric()
         self.train_scores = SegmentationScores(num_classes, ignore_index)
         self.val_scores = SegmentationScores(num_classes, ignore_index)
@@ -152,16 +149,10 @@ class SegmentationModule(L.LightningModule):
         self.val_scores.reset()
         self.val_loss.reset()
 
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Make the checkpoint self-describing: the run record (classes, data, split, config)."""
-        if self.run_record is not None:
-            checkpoint[RECORD_KEY] = self.run_record
-
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Resuming: follow a moved run folder, re-plan a 1-cycle schedule for a longer run."""
+        """Resuming a longer run: re-plan its 1-cycle schedule over the new number of steps."""
         if self._trainer is None:
             return
-        relocate_callback_states(checkpoint, self.trainer.ckpt_path, self.trainer.default_root_dir)
         states = checkpoint.get("lr_schedulers") or []
         if not states or "total_steps" not in states[0]:
             return

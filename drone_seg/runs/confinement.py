@@ -50,18 +50,23 @@ def check_confined(config: DictConfig, given: Iterable[str], run: Path, source: 
 
 
 def check_data_confined(config: DictConfig, given: Iterable[str], source: str) -> None:
-    """The data keys that write: the synthetic set is rendered only inside `paths.data_dir`, and
-    a statistics cache folder other than the default is taken only from the command line."""
+    """The data keys that write: a missing synthetic set is rendered only inside
+    `paths.data_dir` (an existing one is only read), and a statistics cache folder other than
+    the default is taken only from the command line."""
     given = tuple(given)
     data_dir = Path(config.paths.data_dir).resolve()
     synthetic = OmegaConf.select(config, "data.synthetic.dir")
-    if synthetic and not _given("data.synthetic.dir", given):
-        if not Path(synthetic).resolve().is_relative_to(data_dir):
-            raise ConfigError(
-                f"{source} sets data.synthetic.dir={synthetic!r}, outside the data folder "
-                f"{data_dir} where synthetic sets are rendered: refusing to resume with it; give "
-                "data.synthetic.dir=... (or data.root=...) on the command line"
-            )
+    if (
+        synthetic
+        and not _given("data.synthetic.dir", given)
+        and not Path(synthetic).is_dir()
+        and not Path(synthetic).resolve().is_relative_to(data_dir)
+    ):
+        raise ConfigError(
+            f"{source} sets data.synthetic.dir={synthetic!r}, outside the data folder "
+            f"{data_dir} where synthetic sets are rendered: refusing to resume with it; give "
+            "data.synthetic.dir=... (or data.root=...) on the command line"
+        )
     cache = OmegaConf.select(config, "data.cache_dir")
     if cache and not _given("data.cache_dir", given):
         raise ConfigError(
@@ -107,9 +112,9 @@ def _problem(leaf: str, value: Any, node: dict[str, Any], run: Path) -> str | No
         return "sends the run to wandb's servers (offline: false)"
     if target.endswith("WandbLogger") and leaf == "mode" and value not in WANDB_LOCAL_MODES:
         return "sends the run to wandb's servers"
-    if isinstance(value, str) and (match := URL.match(value)) and "//" in match["rest"][:2]:
-        if match["scheme"].lower() not in FILE_SCHEMES:
-            return "reaches the network"
+    match = URL.match(value) if isinstance(value, str) else None
+    if match and match["rest"].startswith("//") and match["scheme"].lower() not in FILE_SCHEMES:
+        return "reaches the network"
     return None
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import torch
 
+from drone_seg.allowlist import check_targets
 from drone_seg.errors import ConfigError
 from drone_seg.models.inference_network import InferenceNetwork, InputNormalization
 from drone_seg.models.module import SegmentationModule
 from drone_seg.models.networks import build_network
-from drone_seg.runs.allowlist import check_targets
-from drone_seg.runs.checkpoint import RECORD_KEY, RunRecord, read_record
+from drone_seg.runs.checkpoint import RunRecord, read_record
 
 NETWORK_PREFIX = "net."
 
@@ -62,7 +62,6 @@ def evaluation_module(path: Path) -> tuple[SegmentationModule, RunRecord]:
             f"ckpt_path={path} has hyperparameters this version cannot use: {error}"
         ) from error
     _load_weights(module, checkpoint["state_dict"], path)
-    module.run_record = checkpoint[RECORD_KEY]
     return module, record
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from drone_seg.allowlist import check_targets
 from drone_seg.errors import ConfigError
-from drone_seg.runs.allowlist import check_targets
 from drone_seg.runs.checkpoint import RunRecord
 from drone_seg.runs.confinement import check_confined, check_data_confined
 from drone_seg.runs.run_dir import RunDir

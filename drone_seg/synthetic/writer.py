@@ -11,8 +11,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from drone_seg.data.layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR
-from drone_seg.data.splitting.assignment import TRAIN, VAL, write_official_lists
+from drone_seg.aeroscapes_layout import (
+    AEROSCAPES_SPLIT,
+    IMAGES_DIR,
+    MASKS_DIR,
+    TRAIN,
+    VAL,
+    write_official_lists,
+)
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic.render import render_sequence
 from drone_seg.synthetic.scenes import SequencePlan, plan_sequences

@@ -10,9 +10,9 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from drone_seg.aeroscapes_layout import TRAIN
 from drone_seg.data.copy_paste import CopyPaste
 from drone_seg.data.dataset import SegmentationDataset
-from drone_seg.data.splitting.assignment import TRAIN
 from drone_seg.errors import ConfigError
 from drone_seg.runs.checkpoint import RECORD_KEY
 from drone_seg.runs.run_dir import RunDir

@@ -217,11 +217,13 @@ def test_a_local_mlflow_store_inside_the_run_is_accepted(resumed) -> None:
 def test_data_keys_that_write_stay_in_the_data_folder(resumed, tmp_path: Path) -> None:
     config = resumed()
     config.data.synthetic = {"dir": str(tmp_path / "elsewhere" / "synthetic"), "num_images": 4}
-    with pytest.raises(ConfigError, match="data.synthetic.dir"):
+    with pytest.raises(ConfigError, match=r"data\.synthetic\.dir"):
         check_data_confined(config, [], SOURCE)
     check_data_confined(config, ["data.synthetic.dir"], SOURCE)
+    (tmp_path / "elsewhere" / "synthetic").mkdir(parents=True)
+    check_data_confined(config, [], SOURCE)  # an existing set is only read
     config.data.synthetic.dir = str(Path(config.paths.data_dir) / "synthetic-4")
     check_data_confined(config, [], SOURCE)
     config.data.cache_dir = str(tmp_path / "cache")
-    with pytest.raises(ConfigError, match="data.cache_dir"):
+    with pytest.raises(ConfigError, match=r"data\.cache_dir"):
         check_data_confined(config, [], SOURCE)

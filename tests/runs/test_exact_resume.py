@@ -37,13 +37,18 @@ SCALED = (
 CASES = {
     "demo": (),
     "no_workers": ("data.num_workers=0",),
-    "rare_class": ("data.sampler=rare_class",),
-    "class_aware_crop": ("augment.class_aware_crop.p=0.5",),
-    "ema": ("callbacks=ema",),
+    # Every other data-order mechanism at once, and last.ckpt written after validation (as
+    # experiment=ablation does) rather than at the training epoch's end.
+    "mechanisms": (
+        "data.sampler=rare_class",
+        "augment.class_aware_crop.p=0.5",
+        "callbacks=ema",
+        "trainer.check_val_every_n_epoch=2",
+    ),
     "ddp_cpu": ("trainer=ddp_cpu",),
-    # last.ckpt written after validation (ModelCheckpoint's other moment), as experiment=ablation
-    "val_every_2": ("trainer.check_val_every_n_epoch=2",),
 }
+# The demo as shipped runs in `make test`; the other configurations in `make test-all`.
+PARAMS = [pytest.param(case, marks=() if case == "demo" else pytest.mark.slow) for case in CASES]
 
 
 def train_args(root: Path, run_dir: Path, case: str) -> list[str]:
@@ -89,7 +94,7 @@ def assert_same_weights(run: Path, reference: Path) -> None:
             torch.testing.assert_close(mine[key][name], tensor, rtol=0, atol=1e-6, msg=name)
 
 
-@pytest.fixture(scope="module", params=list(CASES))
+@pytest.fixture(scope="module", params=PARAMS)
 def runs(request, tmp_path_factory, synthetic_root: Path) -> Iterator[tuple[str, Path, Path]]:
     """(case, the uninterrupted run, the run killed after its first checkpoint)."""
     case = request.param
@@ -113,7 +118,8 @@ def test_a_killed_run_resumed_into_another_folder_ends_as_the_uninterrupted_run(
     assert_same_weights(other, whole)
     expected = val_dice_by_epoch(whole)
     scores = val_dice_by_epoch(other)
-    assert sorted(scores) == list(range(resumed_at, EPOCHS)), case
+    assert sorted(scores) == [epoch for epoch in sorted(expected) if epoch >= resumed_at], case
+    assert scores, case
     for epoch, value in scores.items():
         assert value == pytest.approx(expected[epoch], abs=1e-6), (case, epoch)
 

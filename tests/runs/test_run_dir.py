@@ -16,9 +16,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
+from drone_seg.allowlist import is_allowed
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
-from drone_seg.runs.allowlist import is_allowed
 from drone_seg.runs.checkpoint import read_checkpoint
 from drone_seg.runs.run_dir import RunDir, read_metrics, write_metrics
 

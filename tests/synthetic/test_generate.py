@@ -12,9 +12,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
+from drone_seg.aeroscapes_layout import UNUSED, VAL
 from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
 from drone_seg.cli import CONFIG_DIR
-from drone_seg.data.splitting.assignment import UNUSED, VAL, official_assignment
+from drone_seg.data.splitting.assignment import official_assignment
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic import generate_dataset, plan_sequences, writer
 

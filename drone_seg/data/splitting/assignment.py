@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drone_seg.aeroscapes_layout import TRAIN, UNUSED, VAL
 from drone_seg.data.layout import read_ids
 from drone_seg.data.splitting.stratify import group_split, pixel_split, stratified_split
 from drone_seg.errors import ConfigError, DataError
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 
 STRATEGIES: tuple[str, ...] = ("presence", "pixels", "sequence", "official")
 SUBSETS: tuple[str, ...] = ("train", "val")
-TRAIN, VAL, UNUSED = 0, 1, -1
 _FRAME_ID = re.compile(r"^(.+)_\d+$")
 
 
@@ -108,13 +108,3 @@ def write_split_file(path: Path, ids: list[str], subset: np.ndarray) -> None:
         writer.writerow(["image", "subset"])
         for code, name in enumerate(SUBSETS):
             writer.writerows((i, name) for i, s in zip(ids, subset, strict=True) if s == code)
-
-
-def write_official_lists(
-    ids: list[str], subset: np.ndarray, train_list: Path, val_list: Path
-) -> None:
-    """Write the subsets as the id lists `official_assignment` reads (AeroScapes' ImageSets/):
-    one id per line, in dataset order; left-out images in neither."""
-    for code, path in ((TRAIN, train_list), (VAL, val_list)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{i}\n" for i, s in zip(ids, subset, strict=True) if s == code))

@@ -7,8 +7,8 @@ import logging
 
 import numpy as np
 
+from drone_seg.aeroscapes_layout import TRAIN, VAL
 from drone_seg.classes import CLASS_NAMES
-from drone_seg.data.splitting.assignment import TRAIN, VAL
 from drone_seg.errors import ConfigError
 
 log = logging.getLogger(__name__)
