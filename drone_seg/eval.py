@@ -27,7 +27,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from drone_seg.cli import command
+from drone_seg.cli import begin_run, command
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.dataset import SegmentationDataset
 from drone_seg.data.splitting.assignment import TRAIN, VAL, write_split_file
@@ -53,6 +53,7 @@ from drone_seg.runs.allowlist import check_targets
 from drone_seg.runs.checkpoint import RunRecord
 from drone_seg.runs.loading import evaluation_module
 from drone_seg.runs.run_dir import write_metrics
+from drone_seg.runs.run_log import show
 
 log = logging.getLogger(__name__)
 # The settings that decide which images are scored and how they are resized, taken from training.
@@ -103,6 +104,7 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     checkpoint = Path(cfg.ckpt_path)
     module, record = evaluation_module(checkpoint)
     cfg, source = with_training_data(cfg, record)
+    begin_run()  # checked: from here on the run folder is written
     split = split_to_score(cfg, record, out_dir / "split.csv")
     datamodule = val_data(cfg, f"ckpt_path={checkpoint}")
     capture = ConfusionCapture()
@@ -250,11 +252,11 @@ def write_protocol(protocol: list[ProtocolScores], out_dir: Path, header: list[s
 def main(cfg: DictConfig) -> float | None:
     """Score the checkpoint, print the tables; return val/dice."""
     result = evaluate(cfg)
-    print(f"\nValidation loop:\n{class_table(result.metrics, scores=SCORES)}")
+    show(f"\nValidation loop:\n{class_table(result.metrics, scores=SCORES)}")
     if result.protocol:
         lines = "\n".join(line for line in result.header if line.startswith("Protocol"))
-        print(f"\n{lines}\n{protocol_table(result.protocol)}\n{ABSENT_NOTE}")
-    print(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
+        show(f"\n{lines}\n{protocol_table(result.protocol)}\n{ABSENT_NOTE}")
+    show(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
     return result.metrics.get("val/dice")
 
 

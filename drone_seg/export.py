@@ -21,10 +21,11 @@ from omegaconf import DictConfig
 from torch import nn
 
 from drone_seg.classes import PALETTE
-from drone_seg.cli import command
+from drone_seg.cli import begin_run, command
 from drone_seg.errors import ConfigError, DroneSegError
 from drone_seg.inference.artifacts import METADATA_KEY, load_model, metadata_json
 from drone_seg.runs.loading import inference_network
+from drone_seg.runs.run_log import show
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def export(cfg: DictConfig) -> ExportResult:
     generator = torch.Generator().manual_seed(int(cfg.seed))
     example = random_images((1, *size), generator)
     path = Path(cfg.paths.output_dir) / FILE_NAMES[cfg.format]
+    begin_run()  # checked: from here on the run folder is written
     path.parent.mkdir(parents=True, exist_ok=True)
     unchecked = path.with_name(f"unchecked-{path.name}")
     try:
@@ -154,7 +156,7 @@ def export(cfg: DictConfig) -> ExportResult:
 def main(cfg: DictConfig) -> None:
     """Export and check the network; a failed check ends in one line and a non-zero exit."""
     result = export(cfg)
-    print(f"Exported {result.path} (max |logit difference| vs eager: {result.max_difference:.3g})")
+    show(f"Exported {result.path} (max |logit difference| vs eager: {result.max_difference:.3g})")
 
 
 if __name__ == "__main__":

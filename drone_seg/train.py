@@ -15,7 +15,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from drone_seg.callbacks.best_metrics import BestMetricsWriter
-from drone_seg.cli import command
+from drone_seg.cli import begin_run, command
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.models.module import module_from_config
 from drone_seg.reporting.class_tables import class_table
@@ -26,6 +26,7 @@ from drone_seg.runs.loggers import callbacks_for_loggers, close_loggers, instant
 from drone_seg.runs.lr_finder import check_lr_range, find_learning_rate
 from drone_seg.runs.resume import check_run_folder, resumed_config
 from drone_seg.runs.run_dir import RunDir
+from drone_seg.runs.run_log import show
 from drone_seg.runs.sweep import record_failure
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule: DroneDataModule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
+    begin_run()  # checked: from here on the run folder is written
     datamodule.write_split(run.split)
     val_changed = record is not None and set(record.split_val) != set(datamodule.val_ids)
     if val_changed and rank_zero_only.rank == 0:
@@ -109,8 +111,8 @@ def main(cfg: DictConfig) -> float | None:
     best = train(cfg)
     if rank_zero_only.rank == 0:
         if best:
-            print(f"\nBest validation epoch {best['epoch']}:\n{class_table(best)}")
-        print(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
+            show(f"\nBest validation epoch {best['epoch']}:\n{class_table(best)}")
+        show(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
     return best.get("val/dice")
 
 

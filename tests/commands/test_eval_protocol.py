@@ -240,4 +240,4 @@ def test_the_command_stops_at_start_up_on_a_bad_scale(checkpoint: Path, tmp_path
         "protocol.tta.scales=[1.0,0]", expect_ok=False,
     )  # fmt: skip
     assert one_line_error(result).startswith("error: protocol.tta.scales=[1.0,0] must be")
-    assert not (tmp_path / "eval" / "split.csv").exists()
+    assert not (tmp_path / "eval").exists()  # no folder left behind, not even an empty log

@@ -15,6 +15,8 @@ from drone_seg.models.networks import NETWORKS
 from drone_seg.runs.run_dir import read_metrics
 from drone_seg.train import train
 
+from helpers.cli import TINY_TRAIN, one_line_error, run_command
+
 REPO = Path(__file__).resolve().parents[2]
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
@@ -128,3 +130,36 @@ def test_the_strong_aeroscapes_recipes_run_one_step_offline(
     assert cfg.augment.class_aware_crop.p == 0.5 and "ema" in cfg.callbacks
     train(cfg)
     assert (Path(cfg.paths.output_dir) / "split.csv").is_file()
+
+def test_the_train_log_holds_what_the_console_showed(demo_run: Path) -> None:
+    log = (demo_run / "train.log").read_text()
+    assert "Seed set to" in log and "`Trainer.fit` stopped: `max_epochs=2` reached" in log
+    assert "Total params" in log and "| person |" in log and "mean (12 classes)" in log
+    assert "Best validation epoch" in log and log.rstrip().endswith(f"Run directory: {demo_run}")
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_a_refused_run_leaves_the_run_folder_as_it_was(demo_run: Path, synthetic_root) -> None:
+    """Hydra's record (.hydra/) and the log of the run are untouched by a command that refuses."""
+    before = files_of(demo_run)
+    assert {".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml"} <= before.keys()
+    result = run_command(
+        "drone_seg.train", f"data.root={synthetic_root}", f"hydra.run.dir={demo_run}",
+        "optimizer.lr=0.5", *TINY_TRAIN, expect_ok=False,
+    )  # fmt: skip
+    assert "already holds checkpoints of another run" in one_line_error(result)
+    assert files_of(demo_run) == before
+
+
+def test_a_command_refused_at_start_up_leaves_no_folder(tmp_path: Path) -> None:
+    result = run_command(
+        "drone_seg.train", "optimizer.lr=-1", "hydra.run.dir=mk/7", cwd=tmp_path, expect_ok=False
+    )
+    assert one_line_error(result).startswith("error: optimizer.lr=-1 must be")
+    assert list(tmp_path.iterdir()) == []
+
