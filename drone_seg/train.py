@@ -21,6 +21,7 @@ from drone_seg.models.module import module_from_config
 from drone_seg.reporting.class_tables import class_table
 from drone_seg.runs.checkpoint import make_record, read_record
 from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
+from drone_seg.runs.debug import debug_label
 from drone_seg.runs.hparams import log_hparams
 from drone_seg.runs.loggers import callbacks_for_loggers, close_loggers, instantiate_loggers
 from drone_seg.runs.lr_finder import check_lr_range, find_learning_rate
@@ -58,7 +59,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.prepare_data()
     datamodule.setup("fit")
     begin_run()  # checked: from here on the run folder is written
-    datamodule.write_split(run.split)
+    if debug_label(cfg) is None:
+        datamodule.write_split(run.split)
     val_changed = record is not None and set(record.split_val) != set(datamodule.val_ids)
     if val_changed and rank_zero_only.rank == 0:
         log.warning("The val images differ from those of %s: scores not comparable", record.path)
@@ -107,13 +109,20 @@ def _record_in_sweep(error: Exception) -> None:
 
 @command("train", on_failure=_record_in_sweep)
 def main(cfg: DictConfig) -> float | None:
-    """Train, print the best epoch's table; return the best val/dice for sweepers."""
+    """Train, print the best epoch's table; return the best val/dice for sweepers (None for a
+    debug run, which is a check rather than a result)."""
     best = train(cfg)
+    debug = debug_label(cfg)
     if rank_zero_only.rank == 0:
-        if best:
+        if debug and cfg.trainer.get("fast_dev_run"):
+            show(f"\n{debug}: every part of the run ran on a few batches; no scores kept")
+        elif debug and best:
+            title = f"Best validation epoch {best['epoch']} of a debug run ({debug}), not a result"
+            show(f"\n{title}:\n{class_table(best)}")
+        elif best:
             show(f"\nBest validation epoch {best['epoch']}:\n{class_table(best)}")
         show(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
-    return best.get("val/dice")
+    return None if debug else best.get("val/dice")
 
 
 if __name__ == "__main__":
