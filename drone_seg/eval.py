@@ -3,10 +3,12 @@
 Two sets of scores. The validation loop's come from the module's own validation step
 (`trainer.validate`), so they are the numbers training logged for the same weights and images
 (resized to training's val size): the run directory gets them as `metrics.csv`, `metrics.json`
-(training's keys) and `metrics.md`, and their confusion matrix as `confusion_matrix.png`. The
-protocol's (`protocol.*`, see `drone_seg.inference.evaluation`) score the same images at the
-masks' native resolution, single-scale and with TTA, as `protocol.json` and `protocol.md`.
-No report file of an earlier eval in the same folder is replaced unless `overwrite=true`.
+(training's keys) and `metrics.md`, and their confusion matrix as `confusion_matrix.png`. With
+`protocol.enabled=true`, the literature's protocol (`protocol.*`, see
+`drone_seg.inference.evaluation`) scores the same images at the masks' native resolution,
+single-scale and with TTA, as `protocol.json` and `protocol.md` (off by default: its 12 views per
+image make eval about 10x slower than the validation it reproduces). No report file of an earlier
+eval in the same folder is replaced unless `overwrite=true`, and then all of them are removed.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     module, record = evaluation_module(checkpoint)
     cfg, source = with_training_data(cfg, record)
     begin_run()  # checked: from here on the run folder is written
+    if rank_zero_only.rank == 0:
+        remove_report_files(out_dir)
     split = split_to_score(cfg, record, out_dir / "split.csv")
     datamodule = val_data(cfg, f"ckpt_path={checkpoint}")
     capture = ConfusionCapture()
@@ -137,6 +141,13 @@ def check_report_files(out_dir: Path, overwrite: bool) -> None:
             f"{out_dir} already holds {', '.join(existing)} of an earlier eval: pass "
             "overwrite=true to replace them, or choose another hydra.run.dir="
         )
+
+
+def remove_report_files(out_dir: Path) -> None:
+    """Remove the report files an earlier eval left (overwrite=true), so that none this eval does
+    not write again (protocol.* with protocol.enabled=false, split.csv) stays beside new ones."""
+    for name in REPORT_FILES:
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def score_protocol(

@@ -100,6 +100,15 @@ def test_eval_reproduces_training_metrics(trained: Path, evaluated, synthetic_ro
     assert picture is not None and picture.shape[0] == picture.shape[1] > 12 * 30
 
 
+def test_eval_is_the_validation_loop_by_default_and_its_log_holds_the_tables(evaluated) -> None:
+    """The multi-view protocol is one switch away (protocol.enabled=true), not the default."""
+    out, result = evaluated
+    assert not (out / "protocol.json").exists() and "Protocol" not in result.stdout
+    log = (out / "eval.log").read_text()
+    assert "| class | Dice | IoU | Precision | Recall |" in log
+    assert log.rstrip().endswith(f"Run directory: {out}")
+
+
 def test_a_refused_eval_leaves_the_earlier_evals_folder_as_it_was(trained: Path, evaluated) -> None:
     out, _ = evaluated
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
