@@ -165,3 +165,18 @@ def test_a_command_refused_at_start_up_leaves_no_folder(tmp_path: Path) -> None:
     )
     assert one_line_error(result).startswith("error: optimizer.lr=-1 must be")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tune_lr_warns_nothing_against_the_weights_only_promise(tmp_path, synthetic_root) -> None:
+    """Lightning saves the full state before the sweep and restores it, weights_only, after it;
+    its notes about that temporary file (which it deletes) are not shown."""
+    run = tmp_path / "run"
+    result = run_command(
+        "drone_seg.train", f"data.root={synthetic_root}", f"hydra.run.dir={run}", "tune_lr=true",
+        "lr_finder.num_steps=13", *TINY_TRAIN,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert "weights_only" in output  # our line saying how the state came back
+    assert "`weights_only` was not set" not in output and ".lr_find_" not in output
+    assert "read weights_only, then deleted" in (run / "train.log").read_text()
+    assert not list(run.glob(".lr_find*")) and (run / "lr_finder.json").is_file()
