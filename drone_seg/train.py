@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings(
     "ignore", message=r"\s*'hydra/launcher/submitit_slurm' is validated against ConfigStore schema"
 )
+# Lightning's ModelCheckpoint warns that checkpoints/ "exists and is not empty". A new run into a
+# folder holding checkpoints is refused (runs/resume.check_run_folder), so here it can only be a
+# resume continuing in its own folder, as documented: no warning against what README promises.
+warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
