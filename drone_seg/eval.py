@@ -3,10 +3,12 @@
 Two sets of scores. The validation loop's come from the module's own validation step
 (`trainer.validate`), so they are the numbers training logged for the same weights and images
 (resized to training's val size): the run directory gets them as `metrics.csv`, `metrics.json`
-(training's keys) and `metrics.md`, and their confusion matrix as `confusion_matrix.png`. The
-protocol's (`protocol.*`, see `drone_seg.inference.evaluation`) score the same images at the
-masks' native resolution, single-scale and with TTA, as `protocol.json` and `protocol.md`.
-No report file of an earlier eval in the same folder is replaced unless `overwrite=true`.
+(training's keys) and `metrics.md`, and their confusion matrix as `confusion_matrix.png`. With
+`protocol.enabled=true`, the literature's protocol (`protocol.*`, see
+`drone_seg.inference.evaluation`) scores the same images at the masks' native resolution,
+single-scale and with TTA, as `protocol.json` and `protocol.md` (off by default: its 12 views per
+image make eval about 10x slower than the validation it reproduces). No report file of an earlier
+eval in the same folder is replaced unless `overwrite=true`, and then all of them are removed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from drone_seg.aeroscapes_layout import TRAIN, VAL
 from drone_seg.allowlist import check_targets
-from drone_seg.cli import command
+from drone_seg.cli import begin_run, command
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.dataset import SegmentationDataset
 from drone_seg.data.splitting.assignment import write_split_file
@@ -54,6 +56,7 @@ from drone_seg.reporting.pictures import confusion_image
 from drone_seg.runs.checkpoint import RunRecord
 from drone_seg.runs.loading import evaluation_module
 from drone_seg.runs.run_dir import write_metrics
+from drone_seg.runs.run_log import show
 
 log = logging.getLogger(__name__)
 # The settings that decide which images are scored and how they are resized, taken from training.
@@ -104,6 +107,9 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     checkpoint = Path(cfg.ckpt_path)
     module, record = evaluation_module(checkpoint)
     cfg, source = with_training_data(cfg, record)
+    begin_run()  # checked: from here on the run folder is written
+    if rank_zero_only.rank == 0:
+        remove_report_files(out_dir)
     split = split_to_score(cfg, record, out_dir / "split.csv")
     datamodule = val_data(cfg, f"ckpt_path={checkpoint}")
     capture = ConfusionCapture()
@@ -136,6 +142,13 @@ def check_report_files(out_dir: Path, overwrite: bool) -> None:
             f"{out_dir} already holds {', '.join(existing)} of an earlier eval: pass "
             "overwrite=true to replace them, or choose another hydra.run.dir="
         )
+
+
+def remove_report_files(out_dir: Path) -> None:
+    """Remove the report files an earlier eval left (overwrite=true), so that none this eval does
+    not write again (protocol.* with protocol.enabled=false, split.csv) stays beside new ones."""
+    for name in REPORT_FILES:
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def score_protocol(
@@ -251,11 +264,11 @@ def write_protocol(protocol: list[ProtocolScores], out_dir: Path, header: list[s
 def main(cfg: DictConfig) -> float | None:
     """Score the checkpoint, print the tables; return val/dice."""
     result = evaluate(cfg)
-    print(f"\nValidation loop:\n{class_table(result.metrics, scores=SCORES)}")
+    show(f"\nValidation loop:\n{class_table(result.metrics, scores=SCORES)}")
     if result.protocol:
         lines = "\n".join(line for line in result.header if line.startswith("Protocol"))
-        print(f"\n{lines}\n{protocol_table(result.protocol)}\n{ABSENT_NOTE}")
-    print(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
+        show(f"\n{lines}\n{protocol_table(result.protocol)}\n{ABSENT_NOTE}")
+    show(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
     return result.metrics.get("val/dice")
 
 

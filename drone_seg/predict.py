@@ -34,13 +34,14 @@ from PIL import Image
 from tqdm import tqdm
 
 from drone_seg.classes import NUM_CLASSES, PALETTE
-from drone_seg.cli import command
+from drone_seg.cli import begin_run, command
 from drone_seg.data.io import IMAGE_SUFFIXES, read_image
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
 from drone_seg.inference.artifacts import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling, size_pair
 from drone_seg.reporting.pictures import Palette, colorize, overlay
+from drone_seg.runs.run_log import show
 
 log = logging.getLogger(__name__)
 
@@ -387,6 +388,7 @@ def predict(cfg: DictConfig) -> PredictResult:
     check_output(output, bool(cfg.overwrite))
     model = load_model(Path(cfg.ckpt_path), str(cfg.device))
     predictor = build_predictor(cfg, model)
+    begin_run()  # checked: from here on the run and output folders are written
     output.mkdir(parents=True, exist_ok=True)
     result = PredictResult(output)
     frames = read_frames(sources, result.skipped)
@@ -412,7 +414,7 @@ def main(cfg: DictConfig) -> None:
     """Predict every input, print how many and where."""
     result = predict(cfg)
     skipped = f", skipped {len(result.skipped)} unreadable file(s)" if result.skipped else ""
-    print(f"Predicted {result.predicted} images/frames into {result.output}{skipped}")
+    show(f"Predicted {result.predicted} images/frames into {result.output}{skipped}")
 
 
 if __name__ == "__main__":

@@ -16,17 +16,19 @@ from omegaconf import DictConfig
 
 from drone_seg.callbacks.best_metrics import BestMetricsWriter
 from drone_seg.callbacks.run_record import RunRecordKeeper
-from drone_seg.cli import command
+from drone_seg.cli import begin_run, command
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.models.module import module_from_config
 from drone_seg.reporting.class_tables import class_table
 from drone_seg.runs.checkpoint import make_record, read_record
 from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
+from drone_seg.runs.debug import debug_label
 from drone_seg.runs.hparams import log_hparams
 from drone_seg.runs.loggers import callbacks_for_loggers, close_loggers, instantiate_loggers
 from drone_seg.runs.lr_finder import check_lr_range, find_learning_rate
 from drone_seg.runs.resume import check_run_folder, resumed_config
 from drone_seg.runs.run_dir import RunDir
+from drone_seg.runs.run_log import show
 from drone_seg.runs.sweep import record_failure
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings(
     "ignore", message=r"\s*'hydra/launcher/submitit_slurm' is validated against ConfigStore schema"
 )
+# Lightning's ModelCheckpoint warns that checkpoints/ "exists and is not empty". A new run into a
+# folder holding checkpoints is refused (runs/resume.check_run_folder), so here it can only be a
+# resume continuing in its own folder, as documented: no warning against what README promises.
+warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -58,7 +64,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__, {}))
     datamodule.prepare_data()
     datamodule.setup("fit")
-    datamodule.write_split(run.split)
+    begin_run()  # checked: from here on the run folder is written
+    if debug_label(cfg) is None:
+        datamodule.write_split(run.split)
     val_changed = record is not None and set(record.split_val) != set(datamodule.val_ids)
     if val_changed and rank_zero_only.rank == 0:
         log.warning("The val images differ from those of %s: scores not comparable", record.path)
@@ -108,13 +116,20 @@ def _record_in_sweep(error: Exception) -> None:
 
 @command("train", on_failure=_record_in_sweep)
 def main(cfg: DictConfig) -> float | None:
-    """Train, print the best epoch's table; return the best val/dice for sweepers."""
+    """Train, print the best epoch's table; return the best val/dice for sweepers (None for a
+    debug run, which is a check rather than a result)."""
     best = train(cfg)
+    debug = debug_label(cfg)
     if rank_zero_only.rank == 0:
-        if best:
-            print(f"\nBest validation epoch {best['epoch']}:\n{class_table(best)}")
-        print(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
-    return best.get("val/dice")
+        if debug and cfg.trainer.get("fast_dev_run"):
+            show(f"\n{debug}: every part of the run ran on a few batches; no scores kept")
+        elif debug and best:
+            title = f"Best validation epoch {best['epoch']} of a debug run ({debug}), not a result"
+            show(f"\n{title}:\n{class_table(best)}")
+        elif best:
+            show(f"\nBest validation epoch {best['epoch']}:\n{class_table(best)}")
+        show(f"\nRun directory: {HydraConfig.get().runtime.output_dir}")
+    return None if debug else best.get("val/dice")
 
 
 if __name__ == "__main__":

@@ -18,15 +18,17 @@ class BestMetricsWriter(L.Callback):
     """Keep the val metrics of the epoch with the best `monitor` value and write them as JSON.
 
     The comparison is strict, as in ModelCheckpoint, so `metrics.json` describes the epoch whose
-    weights are in `checkpoints/best.ckpt`. The best so far is checkpointed, so resuming in the same
-    folder keeps it; resuming into another folder starts afresh there, as ModelCheckpoint does.
+    weights are in `checkpoints/best.ckpt`. A debug run writes no file (`path` null, as the debug
+    presets set it, or `trainer.fast_dev_run`): its best epoch is only kept for the closing table.
+    The best so far is checkpointed, so resuming in the same folder keeps it; resuming into another
+    folder starts afresh there, as ModelCheckpoint does.
     Undefined scores (a class absent from predictions and targets) are written as null.
     """
 
-    def __init__(self, path: str, monitor: str = "val/dice", mode: str = "max") -> None:
+    def __init__(self, path: str | None, monitor: str = "val/dice", mode: str = "max") -> None:
         if mode not in ("max", "min"):
             raise ValueError(f"callbacks.best_metrics.mode={mode} must be 'max' or 'min'")
-        self.path = Path(path)
+        self.path = None if path is None else Path(path)
         self.monitor = monitor
         self.mode = mode
         self.best: dict[str, float] = {}
@@ -49,7 +51,12 @@ class BestMetricsWriter(L.Callback):
         self._write(trainer)
 
     def _write(self, trainer: L.Trainer) -> None:
-        if self.best and trainer.is_global_zero:
+        if (
+            self.path is not None
+            and self.best
+            and trainer.is_global_zero
+            and not trainer.fast_dev_run
+        ):
             write_metrics(self.path, self.best)
 
     def _improves(self, value: float) -> bool:
@@ -61,10 +68,13 @@ class BestMetricsWriter(L.Callback):
         return value > best if self.mode == "max" else value < best
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "path": str(self.path.resolve())}
+        return {"best": self.best, "path": self._resolved()}
+
+    def _resolved(self) -> str | None:
+        return None if self.path is None else str(self.path.resolve())
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if state_dict.get("path", str(self.path.resolve())) != str(self.path.resolve()):
+        if state_dict.get("path", self._resolved()) != self._resolved():
             log.warning(
                 "Resuming into another folder: its best epoch is chosen among the epochs run "
                 "there, as checkpoints/best.ckpt is (the checkpoint's run wrote %s)",

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import RichModelSummary
 from lightning.pytorch.utilities.model_summary import ModelSummary
+from rich import get_console
+
+from drone_seg.runs.run_log import show
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,14 @@ class FlopsModelSummary(RichModelSummary):
         self.input_size = tuple(int(size) for size in input_size)
         self.count_flops = count_flops
         logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NOTICE_FILTER)
+
+    @staticmethod
+    def summarize(*args: Any, **kwargs: Any) -> None:
+        """Lightning's table, shown on the console as before and kept in the run log."""
+        console = get_console()
+        with console.capture() as captured:
+            RichModelSummary.summarize(*args, **kwargs)
+        show(captured.get().rstrip("\n"))
 
     def _summary(self, trainer: L.Trainer, pl_module: L.LightningModule) -> ModelSummary:
         summary = super()._summary(trainer, pl_module)

@@ -47,6 +47,7 @@ from drone_seg.config_checks.tables import (
     OPTIMIZER,
     PREDICT,
     SCHEDULER,
+    STATS,
     TOP,
     TRAIN,
     TRAINER,
@@ -105,7 +106,7 @@ COMMANDS: dict[str, CommandChecks] = {
         PREDICT, checkpoint="required", data_files=False, cross_checks=(check_tile_overlap,)
     ),
     "export": CommandChecks(EXPORT, checkpoint="required", data_files=False),
-    "stats": CommandChecks(DATA_RULES, checkpoint="none", data_files=True),
+    "stats": CommandChecks({**DATA_RULES, **STATS}, checkpoint="none", data_files=True),
     "split": CommandChecks(
         {**DATA_RULES, "split_file": text("split.csv")}, checkpoint="none", data_files=True
     ),

@@ -97,7 +97,7 @@ DATA = under(
         "synthetic.seed": integer(example="0"),
         "synthetic.width": integer(1, "480"),
         "synthetic.height": integer(1, "272"),
-        "synthetic.frames_per_sequence": integer(1, "5"),
+        "synthetic.frames_per_sequence": nullable(integer(1, "5")),
     },
 )
 CLASS_LIST = Rule(
@@ -186,6 +186,9 @@ SCHEDULER = under(
 SIZE = either(
     POSITIVE_INT, PAIR, expected="a positive integer or [height, width]", example="[272,480]"
 )
+STATS: dict[str, Rule] = {
+    "compare": nullable(one_of(["aeroscapes"], "aeroscapes")),
+}
 PREDICT: dict[str, Rule] = {
     "input": text("photos/"),
     "output": text("predictions/"),

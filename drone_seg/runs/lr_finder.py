@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import sys
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +32,16 @@ log = logging.getLogger(__name__)
 SKIP_BEGIN, SKIP_END = 10, 1
 # Passes over the training batches beyond which the finder's curve is mostly memorisation.
 MAX_PASSES = 2
+# Lightning's notes about the temporary checkpoint of the finder, and the loggers they come from.
+TEMPORARY_CHECKPOINT_NOTES = (
+    "`weights_only` was not set",
+    "Restoring states from the checkpoint path at",
+    "Restored all states from the checkpoint at",
+)
+LIGHTNING_CHECKPOINT_LOGGERS = (
+    "lightning.pytorch.trainer.connectors.checkpoint_connector",
+    "lightning.pytorch.utilities.rank_zero",
+)
 
 
 def check_lr_range(settings: Mapping[str, Any]) -> None:
@@ -69,9 +78,7 @@ def find_learning_rate(
             steps, batches, steps / batches, MAX_PASSES,
         )  # fmt: skip
     epochs = math.ceil(steps / max(batches, 1))
-    with _training_only(trainer, epochs), warnings.catch_warnings():
-        # Lightning reloads the weights it saved itself before the sweep, without weights_only.
-        warnings.filterwarnings("ignore", message="`weights_only` was not set")
+    with _training_only(trainer, epochs), _temporary_checkpoint_notes():
         finder = Tuner(trainer).lr_find(
             module,
             datamodule=datamodule,
@@ -85,6 +92,10 @@ def find_learning_rate(
     if finder is None:  # Lightning skips it under trainer.fast_dev_run
         log.warning("The learning-rate finder is skipped under trainer.fast_dev_run: no suggestion")
         return None
+    log.info(
+        "The learning-rate finder put the weights and optimizer state back as before its sweep, "
+        "from a temporary checkpoint of its own (read weights_only, then deleted)"
+    )
     suggestion = finder.suggestion(skip_begin=SKIP_BEGIN, skip_end=SKIP_END)
     _warn_about(finder, suggestion, settings)
     out.mkdir(parents=True, exist_ok=True)
@@ -132,6 +143,30 @@ def _train_batches(trainer: L.Trainer, datamodule: L.LightningDataModule) -> int
     if isinstance(limit, int):
         return min(batches, limit)
     return max(1, int(batches * (1.0 if limit is None else limit)))
+
+
+class _TemporaryCheckpointNotes(logging.Filter):
+    """Drops Lightning's notes about the checkpoint its finder saves before the sweep and restores
+    after it (`.lr_find_<uuid>.ckpt` in the run folder): they name a file it deletes at once, and
+    "`weights_only` was not set, defaulting to `False`" is about saving the full training state,
+    while the reload goes through AtomicCheckpointIO, which reads weights_only=True."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(note in record.getMessage() for note in TEMPORARY_CHECKPOINT_NOTES)
+
+
+@contextmanager
+def _temporary_checkpoint_notes() -> Iterator[None]:
+    """Hide Lightning's notes about the finder's temporary checkpoint while the finder runs."""
+    notes = _TemporaryCheckpointNotes()
+    loggers = [logging.getLogger(name) for name in LIGHTNING_CHECKPOINT_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(notes)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(notes)
 
 
 @contextmanager

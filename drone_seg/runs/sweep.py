@@ -1,9 +1,10 @@
 """Multirun bookkeeping: record a failed run, and tabulate every run of a sweep when it ends.
 
 Each run of a sweep lives in its own directory under `hydra.sweep.dir` (its `.hydra/overrides.yaml`
-says what it changed). A run writes `metrics.json` (its best epoch so far); a run that raised also
-has `error.txt`. `SweepSummary` reads only those files, so it works with any launcher, including
-ones whose jobs run in other processes or on other machines.
+says what it changed, `.hydra/config.yaml` whether it is a debug run). A run writes `metrics.json`
+(its best epoch so far); a run that raised also has `error.txt`. `SweepSummary` reads only those
+files, so it works with any launcher, including ones whose jobs run in other processes or on other
+machines. A debug run (`debug=fdr`, ...) is a check, not a result: listed as debug, never ranked.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.errors import DroneSegError
+from drone_seg.runs.debug import debug_label
 from drone_seg.runs.run_dir import RunDir
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,15 @@ class RunResult:
     value: float  # the best epoch's metric; NaN when the run never finished an epoch
     epoch: int | None
     error: str  # empty for a run that completed
+    debug: str = ""  # what made it a debug run (`debug=fdr`, ...), empty for a real one
 
     @property
     def failed(self) -> bool:
         return bool(self.error)
+
+    @property
+    def ranked(self) -> bool:
+        return not (self.failed or self.debug)
 
 
 def record_failure(error: BaseException, run_dir: Path) -> None:
@@ -77,15 +84,21 @@ def _read_run(run_dir: Path, sweep_dir: Path, metric: str) -> RunResult:
         error = f"no {metric} in {run.metrics.name} (crashed, killed or not finished)"
     else:
         error = ""
+    debug = debug_label(OmegaConf.load(run.config)) if run.config.is_file() else None
+    if debug and not run.error.is_file():
+        error = ""
     value = float(metrics.get(metric, math.nan))
     job = run_dir.relative_to(sweep_dir).as_posix()
-    return RunResult(job, overrides, value, metrics.get("epoch"), error)
+    return RunResult(job, overrides, value, metrics.get("epoch"), error, debug or "")
 
 
 def ranked(runs: list[RunResult], mode: str = "max") -> list[RunResult]:
-    """Return the completed runs best first (by `mode` of their value), then the failed ones."""
+    """Return the completed runs best first (by `mode` of their value), then the debug runs, then
+    the failed ones."""
     sign = -1.0 if mode == "max" else 1.0
-    return sorted(runs, key=lambda run: (run.failed, 0.0 if run.failed else sign * run.value))
+    return sorted(
+        runs, key=lambda run: (run.failed, bool(run.debug), sign * run.value if run.ranked else 0.0)
+    )
 
 
 def summary_table(runs: list[RunResult], metric: str = "val/dice") -> list[dict[str, str]]:
@@ -98,17 +111,18 @@ def summary_table(runs: list[RunResult], metric: str = "val/dice") -> list[dict[
     rows: list[dict[str, str]] = []
     for rank, run in enumerate(runs, start=1):
         row = {
-            "rank": "" if run.failed else str(rank),
+            "rank": str(rank) if run.ranked else "",
             "job": run.job,
-            "status": "failed" if run.failed else "ok",
-            metric: "" if math.isnan(run.value) else repr(run.value),
+            "status": "failed" if run.failed else "debug" if run.debug else "ok",
+            metric: "" if math.isnan(run.value) or not run.ranked else repr(run.value),
             "epoch": "" if run.epoch is None else str(run.epoch),
         }
         for override in run.overrides:
             if override not in common:
                 key, _, value = override.partition("=")
                 row[key] = value
-        rows.append(row | {"error": run.error})
+        note = f"a debug run ({run.debug}): a check, not a result" if run.debug else ""
+        rows.append(row | {"error": run.error or note})
     return rows
 
 
@@ -140,8 +154,9 @@ class SweepSummary(Callback):
     """Hydra callback: when a multirun ends, write `summary.csv` and `summary.md` in its sweep dir.
 
     One row per run, best `metric` first; a run without the metric (it raised, was killed or is
-    unfinished) is listed as failed with its error, so a sweep's failures stay visible. When every
-    run failed, the command exits non-zero after writing the summary.
+    unfinished) is listed as failed with its error, so a sweep's failures stay visible; a debug run
+    is listed as debug, unranked. When every run failed, the command exits non-zero after writing
+    the summary.
     """
 
     def __init__(self, metric: str = "val/dice", mode: str = "max") -> None:
@@ -158,7 +173,9 @@ class SweepSummary(Callback):
             return
         table = write_summary(summary_table(runs, self.metric), sweep_dir)
         failed = sum(run.failed for run in runs)
-        print(f"\nSweep summary ({len(runs)} runs, {failed} failed):\n{table}")
+        debug = sum(bool(run.debug) and not run.failed for run in runs)
+        debug_note = f", {debug} debug (unranked)" if debug else ""
+        print(f"\nSweep summary ({len(runs)} runs, {failed} failed{debug_note}):\n{table}")
         print(f"\nSweep directory: {sweep_dir}")
         if failed == len(runs):
             raise SystemExit(f"error: all {failed} runs failed: see {sweep_dir / 'summary.md'}")

@@ -60,11 +60,18 @@ def assert_same_metrics(scored: dict[str, float], logged: dict[str, float]) -> N
         assert scored[key] == pytest.approx(value, abs=1e-6, nan_ok=True), key
 
 
-def test_eval_reproduces_training_metrics(trained: Path, tmp_path: Path, synthetic_root) -> None:
-    out = tmp_path / "eval"
+@pytest.fixture(scope="module")
+def evaluated(trained: Path, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """eval of the trained run's best checkpoint with the defaults: its folder and its output."""
+    out = tmp_path_factory.mktemp("evaluated") / "eval"
     result = run(
         "drone_seg.eval", f"ckpt_path={trained}/checkpoints/best.ckpt", f"hydra.run.dir={out}"
     )
+    return out, result
+
+
+def test_eval_reproduces_training_metrics(trained: Path, evaluated, synthetic_root) -> None:
+    out, result = evaluated
     logged = read_metrics(trained / "metrics.json")
     scored = read_metrics(out / "metrics.json")
     assert_same_metrics(scored, logged)
@@ -91,6 +98,28 @@ def test_eval_reproduces_training_metrics(trained: Path, tmp_path: Path, synthet
     assert "| mean (11, no background) |" in markdown
     picture = cv2.imread(str(out / "confusion_matrix.png"))
     assert picture is not None and picture.shape[0] == picture.shape[1] > 12 * 30
+
+
+def test_eval_is_the_validation_loop_by_default_and_its_log_holds_the_tables(evaluated) -> None:
+    """The multi-view protocol is one switch away (protocol.enabled=true), not the default."""
+    out, result = evaluated
+    assert not (out / "protocol.json").exists() and "Protocol" not in result.stdout
+    log = (out / "eval.log").read_text()
+    assert "| class | Dice | IoU | Precision | Recall |" in log
+    assert log.rstrip().endswith(f"Run directory: {out}")
+
+
+def test_a_refused_eval_leaves_the_earlier_evals_folder_as_it_was(trained: Path, evaluated) -> None:
+    out, _ = evaluated
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert out / ".hydra" / "overrides.yaml" in before and out / "eval.log" in before
+    result = subprocess.run(
+        [sys.executable, "-m", "drone_seg.eval", f"ckpt_path={trained}/checkpoints/last.ckpt",
+         f"hydra.run.dir={out}", "trainer.accelerator=cpu"],
+        cwd=REPO, env=ONE_THREAD, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode != 0 and "overwrite=true" in result.stderr.strip().splitlines()[-1]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def compose_eval(*overrides: str, out: Path | None = None) -> DictConfig:

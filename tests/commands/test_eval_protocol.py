@@ -30,7 +30,7 @@ from helpers.trained import compose_config, trained_checkpoint
 IGNORED_ROWS = 7  # top rows of every val mask set to the ignore label
 # Whole images resized to 64x96 for the network, scored against their 96x160 masks.
 INPUT = "protocol.size=[64,96]"
-CPU = ("trainer.accelerator=cpu", "protocol.device=cpu")
+PROTOCOL = ("protocol.enabled=true", "trainer.accelerator=cpu", "protocol.device=cpu")
 NO_TTA = ("protocol.tta.hflip=false", "protocol.tta.scales=[1.0]")
 
 
@@ -60,7 +60,7 @@ def data_root(tmp_path_factory, synthetic_root: Path, val_ids: list[str]) -> Pat
 
 def run_eval(checkpoint: Path, data_root: Path, out: Path, *overrides: str) -> Evaluation:
     cfg = compose_config(
-        "eval", out, f"ckpt_path={checkpoint}", f"data.root={data_root}", *CPU, *overrides
+        "eval", out, f"ckpt_path={checkpoint}", f"data.root={data_root}", *PROTOCOL, *overrides
     )
     check_config(cfg, "eval")
     return evaluate(cfg)
@@ -205,6 +205,7 @@ def test_an_earlier_evals_report_is_kept_unless_overwrite(
     assert (out / "protocol.json").read_text() == "{}\n"
     evaluation = run_eval(checkpoint, data_root, out, "protocol.enabled=false", "overwrite=true")
     assert evaluation.protocol == [] and (out / "metrics.json").is_file()
+    assert not (out / "protocol.json").exists()  # replaced: no stale report beside the new one
 
 
 @pytest.mark.parametrize(
@@ -240,4 +241,4 @@ def test_the_command_stops_at_start_up_on_a_bad_scale(checkpoint: Path, tmp_path
         "protocol.tta.scales=[1.0,0]", expect_ok=False,
     )  # fmt: skip
     assert one_line_error(result).startswith("error: protocol.tta.scales=[1.0,0] must be")
-    assert not (tmp_path / "eval" / "split.csv").exists()
+    assert not (tmp_path / "eval").exists()  # no folder left behind, not even an empty log

@@ -222,6 +222,9 @@ def test_cli_predicts_a_glob_tiled_into_a_non_empty_folder_with_overwrite(
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"Predicted 1 images/frames into {output}" in done.stdout
+    assert (
+        f"Predicted 1 images/frames into {output}" in (tmp_path / "run" / "predict.log").read_text()
+    )
     assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*")) == [
         "keep.txt", "sub", "sub/c.png", "sub/c_color.png", "sub/c_overlay.jpg",
     ]  # fmt: skip

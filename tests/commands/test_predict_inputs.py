@@ -109,6 +109,7 @@ def test_output_equal_to_input_is_refused_and_the_photo_kept(tiny_model, tmp_pat
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: ") and f"overwrite the input {folder / 'photo.png'}" in line
     assert files_under(folder) == before
+    assert not (tmp_path / "run").exists()  # refused at start-up: no run folder, no empty log
 
 
 def test_outputs_that_would_be_read_back_are_refused(predict_config, tmp_path) -> None:
@@ -198,3 +199,5 @@ def test_predicting_nothing_is_an_error_after_naming_the_skipped(tiny_model, tmp
     warnings = [line for line in (done.stdout + done.stderr).splitlines() if "skipped:" in line]
     assert len(warnings) == 2 and "huge.png" in "".join(warnings), done.stdout + done.stderr
     assert not files_under(output)  # not even an empty submission.csv
+    log = (tmp_path / "run" / "predict.log").read_text()  # it ran, then failed: the log says so
+    assert "huge.png" in log and f"[ERROR] - {error_lines[0]}" in log

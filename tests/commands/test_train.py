@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.models.networks import NETWORKS
-from drone_seg.runs.run_dir import read_metrics
+from drone_seg.runs.run_dir import RunDir, read_metrics
 from drone_seg.train import train
+
+from helpers.cli import TINY_TRAIN, one_line_error, run_command
 
 REPO = Path(__file__).resolve().parents[2]
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
@@ -22,8 +25,9 @@ BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 @pytest.mark.parametrize("network", NETWORKS)
 def test_fast_dev_run_trains_every_network(train_config, network: str) -> None:
     cfg = train_config(f"model={network}", "trainer.fast_dev_run=true")
-    train(cfg)
-    assert (Path(cfg.paths.output_dir) / "split.csv").read_text().startswith("image,subset\n")
+    assert train(cfg)["epoch"] == 0  # it ran: one batch was scored
+    run = RunDir(Path(cfg.paths.output_dir))
+    assert not run.split.exists() and not run.metrics.exists()  # a check, not a result
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +104,11 @@ def test_baseline_recipe_runs_one_step_offline(train_config) -> None:
     )
     assert cfg.model.name == "deeplabv3_resnet101" and cfg.data.split == "sequence"
     train(cfg)
-    rows = (Path(cfg.paths.output_dir) / "split.csv").read_text().splitlines()[1:]
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
     sequences = {
-        subset: {row.split("_")[0] for row in rows if row.endswith(subset)}
-        for subset in ("train", "val")
+        subset: {image.split("_")[0] for image in ids}
+        for subset, ids in (("train", datamodule.train_ids), ("val", datamodule.val_ids))
     }
     assert sequences["train"] and sequences["val"] and not sequences["train"] & sequences["val"]
 
@@ -126,5 +131,52 @@ def test_the_strong_aeroscapes_recipes_run_one_step_offline(
     )
     assert cfg.model.name == network and cfg.data.sampler == "rare_class"
     assert cfg.augment.class_aware_crop.p == 0.5 and "ema" in cfg.callbacks
-    train(cfg)
-    assert (Path(cfg.paths.output_dir) / "split.csv").is_file()
+    assert train(cfg)["epoch"] == 0
+
+
+def test_the_train_log_holds_what_the_console_showed(demo_run: Path) -> None:
+    log = (demo_run / "train.log").read_text()
+    assert "Seed set to" in log and "`Trainer.fit` stopped: `max_epochs=2` reached" in log
+    assert "Total params" in log and "| person |" in log and "mean (12 classes)" in log
+    assert "Best validation epoch" in log and log.rstrip().endswith(f"Run directory: {demo_run}")
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_a_refused_run_leaves_the_run_folder_as_it_was(demo_run: Path, synthetic_root) -> None:
+    """Hydra's record (.hydra/) and the log of the run are untouched by a command that refuses."""
+    before = files_of(demo_run)
+    assert {".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml"} <= before.keys()
+    result = run_command(
+        "drone_seg.train", f"data.root={synthetic_root}", f"hydra.run.dir={demo_run}",
+        "optimizer.lr=0.5", *TINY_TRAIN, expect_ok=False,
+    )  # fmt: skip
+    assert "already holds checkpoints of another run" in one_line_error(result)
+    assert files_of(demo_run) == before
+
+
+def test_a_command_refused_at_start_up_leaves_no_folder(tmp_path: Path) -> None:
+    result = run_command(
+        "drone_seg.train", "optimizer.lr=-1", "hydra.run.dir=mk/7", cwd=tmp_path, expect_ok=False
+    )
+    assert one_line_error(result).startswith("error: optimizer.lr=-1 must be")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tune_lr_warns_nothing_against_the_weights_only_promise(tmp_path, synthetic_root) -> None:
+    """Lightning saves the full state before the sweep and restores it, weights_only, after it;
+    its notes about that temporary file (which it deletes) are not shown."""
+    run = tmp_path / "run"
+    result = run_command(
+        "drone_seg.train", f"data.root={synthetic_root}", f"hydra.run.dir={run}", "tune_lr=true",
+        "lr_finder.num_steps=13", *TINY_TRAIN,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert "weights_only" in output  # our line saying how the state came back
+    assert "`weights_only` was not set" not in output and ".lr_find_" not in output
+    assert "read weights_only, then deleted" in (run / "train.log").read_text()
+    assert not list(run.glob(".lr_find*")) and (run / "lr_finder.json").is_file()

@@ -13,6 +13,10 @@ from drone_seg.errors import ConfigError
 
 # Local search stops after this many swaps or moves; each one strictly lowers the objective.
 MAX_STEPS = 2000
+# Seeded starts of the sequence split, the most balanced one kept. On AeroScapes' real labels (40
+# seeds), a single start put the 125-frame flight holding 37% of the sky pixels in val 5 times
+# (sky's val pixel share +85%); the best of 4 never did (worst class's share off by 28% at most).
+GROUP_STARTS = 4
 
 
 def check_fraction(val_fraction: float) -> None:
@@ -124,7 +128,8 @@ def group_split(
 
     Groups are stratified on their per-class image counts, then refined by swapping and moving
     whole groups; val stays within half a median group of round(val_fraction x images), or as close
-    as the first assignment got.
+    as a start's first assignment got. A large group only swaps with one of about its size, so one
+    search can stay stuck with it on the wrong side: the best of `GROUP_STARTS` seeded starts wins.
     """
     check_fraction(val_fraction)
     counts = np.asarray(counts, dtype=np.int64)
@@ -135,13 +140,22 @@ def group_split(
     np.add.at(group_images, group_of, (counts > 0).astype(np.int64))
     sizes = np.bincount(group_of, minlength=len(names))
     target = round(val_fraction * len(counts))
-    is_val = iterative_stratification(group_images, sizes, target, seed)
     features = np.concatenate(
         [balance_features(group_images, group_counts), sizes[:, None] / sizes.sum()], axis=1
     )
-    tolerance = max(abs(int(sizes[is_val].sum()) - target), int(np.median(sizes)) // 2)
-    is_val = local_search(features, group_images > 0, sizes, is_val, tolerance, target)
-    return is_val[group_of]
+    searched = []
+    for start in range(GROUP_STARTS):
+        start_seed = int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
+        is_val = iterative_stratification(group_images, sizes, target, start_seed)
+        tolerance = max(abs(int(sizes[is_val].sum()) - target), int(np.median(sizes)) // 2)
+        searched.append(local_search(features, group_images > 0, sizes, is_val, tolerance, target))
+    best = min(searched, key=lambda is_val: imbalance(features, is_val, target / sizes.sum()))
+    return best[group_of]
+
+
+def imbalance(features: np.ndarray, is_val: np.ndarray, share: float) -> float:
+    """The local search's objective: squared distance of val's feature sums from `share`."""
+    return float(((features[is_val].sum(axis=0) - share) ** 2).sum())
 
 
 def local_search(
