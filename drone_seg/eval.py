@@ -30,9 +30,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from drone_seg.aeroscapes_layout import TRAIN, VAL
-from drone_seg.allowlist import check_targets
 from drone_seg.cli import begin_run, command
-from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.dataset import SegmentationDataset
 from drone_seg.data.splitting.assignment import write_split_file
 from drone_seg.errors import ConfigError
@@ -54,7 +52,8 @@ from drone_seg.reporting.class_tables import (
 )
 from drone_seg.reporting.pictures import confusion_image
 from drone_seg.runs.checkpoint import RunRecord
-from drone_seg.runs.loading import evaluation_module
+from drone_seg.runs.confinement import check_data_confined
+from drone_seg.runs.loading import evaluation_module, val_data
 from drone_seg.runs.run_dir import write_metrics
 from drone_seg.runs.run_log import show
 
@@ -107,6 +106,7 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     checkpoint = Path(cfg.ckpt_path)
     module, record = evaluation_module(checkpoint)
     cfg, source = with_training_data(cfg, record)
+    check_data_confined(cfg, _command_keys(), f"ckpt_path={checkpoint}")
     begin_run()  # checked: from here on the run folder is written
     if rank_zero_only.rank == 0:
         remove_report_files(out_dir)
@@ -212,16 +212,6 @@ def split_to_score(cfg: DictConfig, record: RunRecord, path: Path) -> str:
     with open_dict(cfg):
         cfg.data.split_file = str(path)
     return f"the checkpoint's own ({record.split_source}), written to {path}"
-
-
-def val_data(cfg: DictConfig, source: str) -> DroneDataModule:
-    """The data module of `cfg.data`, set up for validation; its targets must be allowlisted."""
-    check_targets(OmegaConf.to_container(cfg.data, resolve=False), source)
-    check_targets(OmegaConf.to_container(cfg.augment, resolve=False), source)
-    datamodule: DroneDataModule = instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("validate")
-    return datamodule
 
 
 def write_report(

@@ -12,8 +12,8 @@ import torch
 from drone_seg.bench.config import build_module, row_name
 from drone_seg.bench.results import Row
 from drone_seg.bench.timing import throughput
-from drone_seg.export import export_onnx, export_torchscript, random_images
 from drone_seg.inference.artifacts import load_model
+from drone_seg.inference.exporting import export_onnx, export_torchscript, random_images
 from drone_seg.models.inference_network import InferenceNetwork
 
 RUNTIMES: tuple[str, ...] = ("eager", "torchscript", "onnxruntime")

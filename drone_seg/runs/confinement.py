@@ -24,6 +24,9 @@ INSTANTIATED = ("trainer", "callbacks", "logger")
 LOCATION_KEYS = frozenset(
     {"default_root_dir", "dirpath", "path", "save_dir", "dir", "tracking_uri", "artifact_location"}
 )
+# Of those, the ones whose null means a library default outside the run (the working folder,
+# ./mlruns, ./wandb); a null dirpath or path follows the trainer's folder, or writes nothing.
+DEFAULTS_OUTSIDE = frozenset({"default_root_dir", "save_dir", "dir", "tracking_uri"})
 # Arguments naming one file or folder inside a location: plain names only.
 NAME_KEYS = frozenset({"filename", "name", "version", "sub_dir", "prefix"})
 # URL schemes that name a local file, checked like paths; every other scheme is the network.
@@ -104,7 +107,12 @@ def _problem(leaf: str, value: Any, node: dict[str, Any], run: Path) -> str | No
     target = str(node.get("_target_", ""))
     if leaf in LOCATION_KEYS:
         if value is None:
-            return "leaves the location to the library's default (outside the run)"
+            outside = leaf in DEFAULTS_OUTSIDE
+            return (
+                "leaves the location to the library's default (outside the run)"
+                if outside
+                else None
+            )
         return _location_problem(str(value), run)
     if leaf in NAME_KEYS and isinstance(value, str) and _leaves_folder(value):
         return "is not a plain name (it leads out of its folder)"

@@ -1,4 +1,5 @@
-"""The one checkpoint loader: a network for inference, or a module for evaluation, from the file.
+"""The one checkpoint loader: a network for inference, a module for evaluation, and the data
+module of its run's validation, from the file.
 
 Both read the checkpoint as plain data (`read_record`) and build the network from its own config
 with no weights to download; inference builds no loss, optimizer or schedule at all, evaluation
@@ -11,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.allowlist import check_targets
+from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import ConfigError
 from drone_seg.models.inference_network import InferenceNetwork, InputNormalization
 from drone_seg.models.module import SegmentationModule
@@ -74,3 +78,13 @@ def _load_weights(network: torch.nn.Module, weights: dict[str, torch.Tensor], pa
         raise ConfigError(
             f"ckpt_path={path}: its weights do not fit its own network config ({first})"
         ) from error
+
+
+def val_data(cfg: DictConfig, source: str) -> DroneDataModule:
+    """The data module of `cfg.data`, set up for validation; its targets must be allowlisted."""
+    check_targets(OmegaConf.to_container(cfg.data, resolve=False), source)
+    check_targets(OmegaConf.to_container(cfg.augment, resolve=False), source)
+    datamodule: DroneDataModule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("validate")
+    return datamodule

@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from drone_seg.errors import DroneSegError
-from drone_seg.export import export, export_difference, random_images
+from drone_seg.export import export
 from drone_seg.inference.artifacts import load_checkpoint, load_model
+from drone_seg.inference.exporting import export_difference, random_images
 from drone_seg.inference.predictor import Predictor
 from drone_seg.predict import predict
 

@@ -161,7 +161,7 @@ def test_the_shipped_presets_stay_inside_the_run(resumed, preset: str) -> None:
     [
         ("callbacks.last_checkpoint.dirpath", "/tmp/elsewhere", "is outside the run folder"),
         ("callbacks.best_metrics.path", "../metrics.json", "is outside the run folder"),
-        ("callbacks.images.dirpath", None, "library's default"),
+        ("logger.tensorboard.save_dir", None, "library's default"),
         ("callbacks.best_checkpoint.filename", "../../best", "not a plain name"),
         ("logger.tensorboard.name", "/tmp/tb", "not a plain name"),
         ("logger.tensorboard.version", "../v", "not a plain name"),
@@ -227,3 +227,23 @@ def test_data_keys_that_write_stay_in_the_data_folder(resumed, tmp_path: Path) -
     config.data.cache_dir = str(tmp_path / "cache")
     with pytest.raises(ConfigError, match=r"data\.cache_dir"):
         check_data_confined(config, [], SOURCE)
+
+
+def test_eval_of_a_record_rendering_its_data_elsewhere_is_refused(
+    finished: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside" / "synthetic"
+
+    run = crafted(finished, tmp_path / "run", lambda config: None)
+    checkpoint = torch.load(run.best_checkpoint, weights_only=True)
+    checkpoint["drone_seg"]["data"]["root"] = None
+    checkpoint["drone_seg"]["data"]["synthetic"] = {"dir": str(outside), "num_images": 8}
+    torch.save(checkpoint, run.best_checkpoint)
+    result = run_command(
+        "drone_seg.eval", f"ckpt_path={run.best_checkpoint}", f"hydra.run.dir={tmp_path / 'e'}",
+        expect_ok=False,
+    )  # fmt: skip
+    message = one_line_error(result)
+    assert "data.synthetic.dir" in message and f"ckpt_path={run.best_checkpoint}" in message
+    assert not outside.parent.exists()
+    assert not (tmp_path / "e").exists()
