@@ -2,7 +2,7 @@
 ImageSets/trn.txt and val.txt).
 
     python -m drone_seg.synthesize [dir=DIR] [num_images=400] [seed=0] [width=480] [height=272]
-        [frames_per_sequence=5] [overwrite=true]
+        [frames_per_sequence=null] [overwrite=true]
 
 The defaults (conf/synthesize.yaml) are the built-in set of `data=synthetic`, in the folder training
 looks for it, so this renders the demo's data ahead of time; the renderer is `drone_seg.synthetic`.

@@ -126,6 +126,7 @@ class Builder:
     look: Look
     tiles: NoiseTiles
     regions: Regions
+    cast: frozenset[str]  # the classes this flight shows (`cast.CAST_CLASSES`)
     ground: Ground | None = None
     roads: list[Road] = field(default_factory=list)
     lots: list[np.ndarray] = field(default_factory=list)
@@ -139,6 +140,31 @@ class Builder:
     def camera(self) -> Camera:
         """The first frame's camera, used for layout decisions."""
         return self.cameras[0]
+
+    def image_heading(self, spread: float = 0.4) -> float:
+        """A heading (either way) near the ground direction of the first frame's vertical image
+        axis, so that people and bikes stand taller than wide in the image, as in AeroScapes."""
+        axis = self.camera.rotation[2 if self.upright else 1]
+        turn = np.pi * (self.rng.random() < 0.5) + self.rng.normal(0.0, spread)
+        return math.atan2(axis[1], axis[0]) + turn
+
+    def image_offset(self, down: float, across: float) -> np.ndarray:
+        """A ground offset with standard deviations `down` and `across` the first frame's image."""
+        right = self.camera.rotation[0][:2] / np.hypot(*self.camera.rotation[0][:2])
+        up = np.array([-right[1], right[0]])
+        return right * self.rng.normal(0, across) + up * self.rng.normal(0, down)
+
+    def in_view(self, points: np.ndarray) -> np.ndarray:
+        """Which ground points (n, 2) the first frame sees, at most BUILDING_RANGE away."""
+        ground = np.column_stack([points, np.zeros(len(points))])
+        camera = self.camera.to_camera(ground)
+        x, y = self.camera.to_image(camera).T
+        inside = (x >= 0) & (x < self.camera.width) & (y >= 0) & (y < self.camera.height)
+        return inside & (camera[:, 2] > 1.0) & (camera[:, 2] <= BUILDING_RANGE)
+
+    def shows(self, name: str) -> bool:
+        """Whether this flight was given the class `name`."""
+        return name in self.cast
 
     @property
     def upright(self) -> bool:
@@ -202,7 +228,7 @@ class Builder:
         self, count: int, radius: float, surfaces: Sequence[int], quad: np.ndarray | None = None
     ) -> list[np.ndarray]:
         """Up to `count` free points on the given surfaces, each claiming a disc."""
-        candidates = self.sample(self.regions.near if quad is None else quad, count * 12 + 8)
+        candidates = self.sample(self.regions.near if quad is None else quad, count * 40 + 40)
         if len(candidates) == 0:
             return []
         allowed = np.isin(self.surface(candidates), surfaces)

@@ -35,13 +35,11 @@ ANIMAL_COATS = {
     "cow": [(120, 78, 48), (35, 32, 30), (225, 220, 210), (150, 110, 70)],
     "sheep": [(218, 212, 196), (200, 192, 175)],
     "horse": [(110, 70, 40), (150, 95, 55), (40, 32, 28), (190, 185, 175)],
-    "dog": [(150, 100, 55), (35, 30, 28), (210, 170, 110), (120, 110, 100)],
 }
 ANIMAL_SIZES = {  # body length, body height, leg length (metres, slightly exaggerated)
     "cow": (2.5, 0.95, 0.8),
     "sheep": (1.7, 0.85, 0.5),
     "horse": (2.6, 0.9, 1.05),
-    "dog": (1.6, 0.6, 0.55),
 }
 
 
@@ -56,7 +54,7 @@ def chamfered_box(length: float, width: float, corner: float) -> np.ndarray:
 
 def car_parts(kit: Kit, rng: np.random.Generator):
     """A car: dark underbody, painted body and a glass cabin with a painted roof."""
-    length, width = uniform(rng, 4.0, 4.8), uniform(rng, 1.75, 2.0)
+    length, width = uniform(rng, 3.5, 4.2), uniform(rng, 1.55, 1.75)
     paint = vary(rng, pick(rng, CAR_COLOURS), 8)
     outline = chamfered_box(length, width, 0.3)
     cabin_base = box(-0.32 * length, -0.45 * width, 0.2 * length, 0.45 * width)
@@ -362,7 +360,7 @@ def drone_shapes(kit: Kit, rng: np.random.Generator):
     body = kit.paint(vary(rng, pick(rng, DRONE_BODIES), 6))
     arms = kit.paint(vary(rng, (35, 35, 38), 5))
     rotor = kit.paint(vary(rng, (150, 152, 158), 8))
-    squash = uniform(rng, 0.25, 0.45)
+    squash = uniform(rng, 0.45, 0.65)
     tips = [
         (-0.46, -0.5 * squash),
         (0.46, -0.5 * squash),
@@ -370,13 +368,26 @@ def drone_shapes(kit: Kit, rng: np.random.Generator):
         (0.33, 0.5 * squash),
     ]
     shapes = [(segment((0.0, 0.0), tip, 0.075), arms) for tip in tips]
-    shapes += [(ellipse(u, v + 0.04, 0.17, 0.045), rotor) for u, v in tips]
+    shapes += [(ellipse(u, v + 0.04, 0.17, 0.17 * squash / 2), rotor) for u, v in tips]
     shapes += [
         (segment((-0.1, -0.03), (-0.16, -0.22), 0.04), arms),
         (segment((0.1, -0.03), (0.16, -0.22), 0.04), arms),
         (ellipse(0.0, 0.0, 0.18, 0.09), body),
         (ellipse(0.0, -0.1, 0.05, 0.045), arms),
     ]
+    return tuple(shapes)
+
+
+def drone_from_above(kit: Kit, rng: np.random.Generator):
+    """A quadcopter seen from above: X arms, four rotor discs and the body (span 1 m along u,
+    0.8 m across)."""
+    body = kit.paint(vary(rng, pick(rng, DRONE_BODIES), 6))
+    arms = kit.paint(vary(rng, (35, 35, 38), 5))
+    rotor = kit.paint(vary(rng, (150, 152, 158), 8))
+    tips = [(0.34, 0.24), (0.34, -0.24), (-0.34, 0.24), (-0.34, -0.24)]
+    shapes = [(segment((0.0, 0.0), tip, 0.07), arms) for tip in tips]
+    shapes += [(ellipse(u, v, 0.16, 0.16, n=12), rotor) for u, v in tips]
+    shapes.append((ellipse(0.0, 0.0, 0.16, 0.1), body))
     return tuple(shapes)
 
 

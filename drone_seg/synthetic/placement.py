@@ -35,6 +35,7 @@ from drone_seg.synthetic.objects import (
     boat_parts,
     car_parts,
     cone_parts,
+    drone_from_above,
     drone_shapes,
     house_parts,
     person_from_above,
@@ -73,11 +74,16 @@ def add_buildings(b: Builder, count: int, along_roads: bool, height: tuple[float
         sites = [(p, uniform(b.rng, 0, np.pi)) for p in b.sample(b.regions.middle, count * 6)]
     if not sites:
         return
-    sizes = b.rng.uniform((9.0, 8.0), (20.0, 15.0), (len(sites), 2))
+    low, high = ((9.0, 8.0), (20.0, 15.0)) if b.upright else ((6.0, 5.0), (13.0, 10.0))
+    sizes = b.rng.uniform(low, high, (len(sites), 2))
     probes = np.stack(
         [footprint_probes(c, a, size) for (c, a), size in zip(sites, sizes, strict=True)]
     )
     clear = np.isin(b.surface(probes.reshape(-1, 2)), LAND).reshape(len(sites), -1).all(1)
+    seen = b.in_view(probes.reshape(-1, 2)).reshape(len(sites), -1)
+    # Partly in view first (AeroScapes' buildings are mostly cut by the frame), then wholly.
+    order = np.argsort(2 * ~seen.any(1) + seen.all(1), kind="stable")
+    sites, sizes, clear = [sites[i] for i in order], sizes[order], clear[order]
     placed = 0
     for (centre, angle), size, ok in zip(sites, sizes, clear, strict=True):
         radius = float(np.hypot(*size)) / 2
@@ -150,7 +156,7 @@ def person_sprite(b: Builder, point, heading: float, speed: float, lift: float =
         shapes = person_standing(materials, b.rng, height)
         origin = np.array([*point, lift])
     else:
-        height = uniform(b.rng, 2.2, 2.5)
+        height = uniform(b.rng, 2.4, 2.7)
         shapes = person_from_above(materials, b.rng, height)
         origin = np.array([*point, 1.7 + lift])
     reach = b.sun.shadow_offset(height)
@@ -163,13 +169,13 @@ def person_sprite(b: Builder, point, heading: float, speed: float, lift: float =
 
 def add_people(b: Builder, groups: int, size: tuple[int, int], surfaces=WALKABLE) -> None:
     """Groups of people standing together or walking the same way."""
-    for centre in b.spots(groups, 1.2, surfaces):
-        heading = uniform(b.rng, 0, 2 * np.pi)
+    for centre in b.spots(groups, 0.6, surfaces):
+        heading = b.image_heading()
         speed = uniform(b.rng, 0.05, 0.3) if b.rng.random() < 0.6 else 0.0
         members = int(b.rng.integers(size[0], size[1] + 1))
         for i in range(members):
             point = centre + (
-                rotate(np.array([[1.1 * i, b.rng.normal(0, 0.6)]]), heading)[0] if i else 0.0
+                rotate(np.array([[1.4 * i, b.rng.normal(0, 0.5)]]), heading)[0] if i else 0.0
             )
             if i and not (b.free(point, 0.45) and b.surface(point[None])[0] in surfaces):
                 continue
@@ -180,7 +186,7 @@ def add_people(b: Builder, groups: int, size: tuple[int, int], surfaces=WALKABLE
 def bike_sprites(b: Builder, point, heading: float, speed: float, rider: bool) -> list[Sprite]:
     """A bicycle, optionally with a rider sitting on it."""
     materials = bike_materials(b.kit(BIKE, point), b.rng)
-    scale = uniform(b.rng, 1.2, 1.35) if b.upright else uniform(b.rng, 1.35, 1.5)
+    scale = uniform(b.rng, 0.95, 1.05) if b.upright else uniform(b.rng, 1.05, 1.15)
     shapes = bike_side(materials, scale) if b.upright else bike_from_above(materials, scale)
     lift = 0.0 if b.upright else 0.8
     velocity = np.array([*(heading_vector(heading) * speed), 0.0])
@@ -194,9 +200,13 @@ def bike_sprites(b: Builder, point, heading: float, speed: float, rider: bool) -
 
 
 def add_bikes(b: Builder, count: int, ridden: float) -> None:
-    """Bicycles at road edges (some ridden along the road), the rest parked on open ground."""
+    """Bicycles at the edges of roads that run up the image (some ridden along the road), the
+    rest parked on open ground, also pointing up the image: AeroScapes' bike boxes are narrow."""
     placed = 0
-    for road, point, tangent in b.road_spots(count, b.regions.near):
+    axis = heading_vector(b.image_heading(0.0))
+    for road, point, tangent in b.road_spots(count * 4, b.regions.near):
+        if placed == count or abs(float(tangent @ axis)) < 0.8:
+            continue
         side = 1 if b.rng.random() < 0.5 else -1
         spot = point + side * (road.width / 2 - 1.0) * np.array([-tangent[1], tangent[0]])
         if not b.free(spot, 1.2):
@@ -209,7 +219,7 @@ def add_bikes(b: Builder, count: int, ridden: float) -> None:
             b.add(sprite)
         placed += 1
     for spot in b.spots(count - placed, 1.2, WALKABLE):
-        for sprite in bike_sprites(b, spot, uniform(b.rng, 0, 2 * np.pi), 0.0, False):
+        for sprite in bike_sprites(b, spot, b.image_heading(), 0.0, False):
             b.add(sprite)
 
 
@@ -220,13 +230,20 @@ def add_animals(
     for centre in b.spots(herds, 2.0, surfaces):
         kind = pick(b.rng, kinds)
         members = int(b.rng.integers(size[0], size[1] + 1))
-        for i in range(members):
-            point = centre + (b.rng.normal(0, 2.5, 2) if i else 0.0)
-            length = ANIMAL_SIZES[kind][0]
-            if i and not (b.free(point, length / 2) and b.surface(point[None])[0] in surfaces):
+        length = ANIMAL_SIZES[kind][0]
+        points = centre + np.array([b.image_offset(4.5, 5.0) for _ in range(members * 3)])
+        points[0] = centre
+        allowed = np.isin(b.surface(points), surfaces)
+        allowed[0] = True
+        placed = 0
+        for point in points[allowed]:
+            if placed == members:
+                break
+            if placed and not b.free(point, length / 2):
                 continue
             b.claim(point, length / 2)
             b.add(animal_sprite(b, point, kind))
+            placed += 1
 
 
 def animal_sprite(b: Builder, point, kind: str) -> Sprite:
@@ -248,9 +265,11 @@ def animal_sprite(b: Builder, point, kind: str) -> Sprite:
 
 
 def add_traffic(b: Builder, count: int, parked: float) -> None:
-    """Cars driving in their lanes or parked at the kerb."""
-    for road, point, tangent in b.road_spots(count, b.regions.near):
-        if road.marking is None and road.width < 5:
+    """Cars driving in their lanes or parked at the kerb, near the camera if a road passes there."""
+    spots = b.road_spots(count * 4, b.regions.near) + b.road_spots(count * 4, b.regions.middle)
+    placed = 0
+    for road, point, tangent in spots:
+        if placed == count or (road.marking is None and road.width < 5):
             continue
         side = 1 if b.rng.random() < 0.5 else -1
         normal = np.array([-tangent[1], tangent[0]])
@@ -263,18 +282,21 @@ def add_traffic(b: Builder, count: int, parked: float) -> None:
             continue
         parts = car_parts(b.kit(CAR, spot), b.rng)
         b.add(solid(parts, spot, heading, b.sun, heading_vector(heading) * speed))
+        placed += 1
 
 
 def add_boats(b: Builder, count: int) -> None:
     """Boats on the water, some moving with a foam wake."""
     if b.ground.water is None:
         return
-    candidates = b.sample(b.regions.near, count * 15 + 10)
+    candidates = np.concatenate(
+        [b.sample(quad, count * 40 + 20) for quad in (b.regions.near, b.regions.middle)]
+    )
     placed = 0
     for point, depth in zip(candidates, b.ground.water_level_at(candidates), strict=True):
         if placed == count:
             break
-        length, heading = uniform(b.rng, 4.0, 11.0), uniform(b.rng, 0, 2 * np.pi)
+        length, heading = uniform(b.rng, 3.0, 3.6), b.image_heading(0.5)
         speed = uniform(b.rng, 0.2, 0.9) if b.rng.random() < 0.6 else 0.0
         velocity = heading_vector(heading) * speed
         room = length * 0.6 + 1.0 + speed * (len(b.cameras) - 1)
@@ -328,14 +350,19 @@ def add_poles_along_roads(b: Builder, spacing: float, limit: int = 12) -> None:
 
 
 def add_drones(b: Builder, count: int) -> None:
-    """Small quadcopters in the sky, above the horizon, drifting slightly."""
+    """Small quadcopters drifting slightly: in the sky above an oblique view's horizon, or below a
+    nadir camera, seen from above against the ground (no nearer the ground than a fifth of the
+    camera's height)."""
     camera = b.camera
     unit_px = camera.width / REFERENCE_WIDTH
     taken: list[np.ndarray] = []
     for _ in range(count):
-        span = uniform(b.rng, 32, 66) * unit_px
+        span = float(np.clip(23 * np.exp(b.rng.normal(0, 0.3)), 8, 90)) * unit_px  # mostly far
+        if not b.upright:
+            span = max(span, camera.focal / (0.8 * camera.position[2]))
         x = uniform(b.rng, 0.06, 0.94) * camera.width
-        top, bottom = 0.03 * camera.height + span * 0.3, horizon_row(camera, x) - span * 0.7
+        top = 0.03 * camera.height + span * 0.3
+        bottom = (horizon_row(camera, x) - span * 0.7) if b.upright else camera.height - top
         if bottom <= top:
             continue
         y = uniform(b.rng, top, bottom)
@@ -345,9 +372,10 @@ def add_drones(b: Builder, count: int) -> None:
         taken.append(pixel)
         depth = camera.focal / span
         origin = camera.position + depth * np.array(camera.rays(np.array(x), np.array(y)))
-        drift = np.array([*b.rng.normal(0, 0.04, 2) * depth, b.rng.normal(0, 0.01) * depth])
-        heading = uniform(b.rng, 0, 2 * np.pi)
-        b.add(Sprite(drone_shapes(b.kit(DRONE), b.rng), origin, drift, heading, True))
+        drift = np.array([*b.rng.normal(0, 0.04, 2), b.rng.normal(0, 0.01)]) * depth
+        heading = uniform(b.rng, 0, 2 * np.pi) if b.upright else b.image_heading(0.2) + np.pi / 2
+        maker = drone_shapes if b.upright else drone_from_above
+        b.add(Sprite(maker(b.kit(DRONE), b.rng), origin, drift, heading, b.upright))
 
 
 def horizon_row(camera: Camera, x: float) -> float:
@@ -369,7 +397,8 @@ def add_backdrop(b: Builder) -> None:
     horizon = horizon_row(camera, camera.width / 2)
     ceiling = camera.position[2] + 0.5 * horizon * distance / camera.focal
     dry = b.ground.water_level_at(base) <= 0
-    if b.kind == "urban" or (b.kind == "coast" and b.rng.random() < 0.5):
+    town = b.kind == "urban" or (b.kind == "coast" and b.rng.random() < 0.5)
+    if town and b.shows("construction"):
         pieces = skyline(b, base, distance, ceiling, dry)
     else:
         pieces = treeline(b, base, distance, ceiling, dry)

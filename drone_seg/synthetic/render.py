@@ -167,8 +167,8 @@ def sensor_noise(rng: np.random.Generator, look: Look, frames: int, height: int,
 def render_sequence(
     plan: SequencePlan, width: int, height: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Images and masks of all frames of one sequence."""
-    world = build_world(plan, width, height)
-    noise = sensor_noise(plan.rng, world.look, plan.frame_count, height, width)
-    for frame, grain in enumerate(noise):
-        yield render_frame(world, frame, grain)
+    """Images and masks of all frames of one sequence, shot by shot (`SequencePlan.shots`)."""
+    for frames, rng in zip(plan.shots, plan.rng.spawn(len(plan.shots)), strict=True):
+        world = build_world(plan, frames, rng, width, height)
+        for frame, grain in enumerate(sensor_noise(rng, world.look, frames, height, width)):
+            yield render_frame(world, frame, grain)

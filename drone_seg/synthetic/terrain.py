@@ -76,7 +76,8 @@ def make_water(b: Builder, kind: str) -> Water:
     span = float(np.linalg.norm(b.regions.near[0] - b.regions.near[1]))
     if kind == "lake":
         radius = uniform(b.rng, 0.35, 0.7) * span + 8.0
-        point = near_centre + normal * radius * uniform(b.rng, 0.9, 1.4)
+        reach = uniform(b.rng, 0.3, 0.6) if b.shows("boat") else uniform(b.rng, 0.9, 1.4)
+        point = near_centre + normal * radius * reach  # a boat's flight looks onto the lake
         return Water(kind, point, normal, radius, 3.0, uniform(b.rng, 1.0, 3.0), water, shore)
     if kind == "river":
         point = near_centre + normal * uniform(b.rng, -0.2, 0.2) * span
@@ -89,8 +90,8 @@ def make_water(b: Builder, kind: str) -> Water:
 
 
 GROUND_RECIPES = {  # base (low, mid, high noise), thresholds, feature scale, forest chance, water
-    "urban": ("paving", "grass", "dirt", (-0.35, 0.8), 3.0, 0.1, {"river": 0.25}),
-    "park": ("dirt", "grass", "dry", (-1.3, 0.9), 2.2, 0.4, {"lake": 0.65}),
+    "urban": ("paving", "grass", "dirt", (-0.6, 0.8), 3.0, 0.1, {"river": 0.25}),
+    "park": ("dirt", "grass", "dry", (-1.3, 0.9), 2.2, 0.4, {"lake": 0.3}),
     "rural": ("dirt", "grass", "dry", (-0.9, 0.6), 1.6, 0.6, {"river": 0.25, "lake": 0.2}),
     "coast": ("sand", "dry", "grass", (0.0, 0.9), 1.9, 0.2, {"coast": 1.0}),
 }
@@ -110,12 +111,16 @@ def make_ground(b: Builder) -> Ground:
     if b.rng.random() < forest_chance:
         forest = terrain(b, FOREST, VEGETATION, texture=0.1, grain=0.1, pattern=CANOPY)
     water = None
+    if b.shows("road"):  # a river would cut every road through the view
+        waters = {kind: chance for kind, chance in waters.items() if kind != "river"}
     draw = b.rng.random()
     for kind, chance in waters.items():
         if draw < chance:
             water = make_water(b, kind)
             break
         draw -= chance
+    if b.shows("boat") and (water is None or water.kind == "river"):
+        water = make_water(b, "lake")  # room for a boat in view
     return Ground(
         b.tiles,
         scale,
@@ -159,6 +164,18 @@ def add_road(b: Builder, through, angle, width, surface, sidewalk=0.0, kerb=None
         return False
     b.roads.append(Road(line, width, surface, sidewalk, kerb, marking))
     return True
+
+
+def add_road_in_view(
+    b: Builder, width: float, surface: int, *extra: float | int | None, tries: int = 12
+) -> tuple[np.ndarray, float] | None:
+    """Add a road through the near region that stays dry (trying a few points and angles);
+    return the point and angle it was laid through, or None if every try met water."""
+    for _ in range(tries):
+        through, angle = b.sample(b.regions.near, 1)[0], uniform(b.rng, 0, np.pi)
+        if add_road(b, through, angle, width, surface, *extra):
+            return through, angle
+    return None
 
 
 def asphalt(b: Builder) -> int:
@@ -241,7 +258,7 @@ def add_parking_lot(b: Builder) -> None:
         for u in np.arange(-length / 2 + 1.3, length / 2 - 1.2, 2.6):
             base = np.array([u, side * depth / 2])
             stalls.append(rotate(segment(base, base - (0, side * 5.0), 0.15), angle) + centre)
-            if b.rng.random() < 0.65 and u + 2.6 < length / 2:
+            if b.rng.random() < 0.3 and u + 2.6 < length / 2:
                 where = rotate(np.array([[u + 1.3, side * (depth / 2 - 2.6)]]), angle)[0] + centre
                 car = car_parts(b.kit(CAR, where), b.rng)
                 b.add(solid(car, where, angle + np.pi / 2 * side, b.sun))

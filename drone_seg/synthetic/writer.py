@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import cv2
@@ -94,24 +94,23 @@ def generate_dataset(
     seed: int = 0,
     width: int = 480,
     height: int = 272,
-    frames_per_sequence: int = 5,
+    frames_per_sequence: int | None = None,
     overwrite: bool = False,
+    class_mix: Mapping[str, float] | None = None,
 ) -> list[str]:
     """Write the dataset, return the image ids in order.
 
+    By default its label statistics are AeroScapes' (flight lengths, and each class's share of
+    images: see `cast`); `frames_per_sequence` fixes the flights' length instead, and `class_mix`
+    replaces some classes' shares (a small test set needs rare classes in more than one flight).
     The files are rendered into a temporary sibling folder that is renamed into place at the end,
     so an interrupted run never leaves something that looks like a dataset.
     """
-    check_settings(
-        num_images=num_images,
-        seed=seed,
-        width=width,
-        height=height,
-        frames_per_sequence=frames_per_sequence,
-    )
+    fixed = {} if frames_per_sequence is None else {"frames_per_sequence": frames_per_sequence}
+    check_settings(num_images=num_images, seed=seed, width=width, height=height, **fixed)
     out_dir = Path(os.path.abspath(out_dir))
     check_destination(out_dir, overwrite)
-    plans = plan_sequences(num_images, seed, frames_per_sequence)
+    plans = plan_sequences(num_images, seed, frames_per_sequence, class_mix)
     staging = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
     if staging.exists():
         shutil.rmtree(staging)

@@ -20,7 +20,9 @@ from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic import generate_dataset, plan_sequences, writer
 
 SMALL = {"width": 128, "height": 96}
-RARE_CLASSES = ("person", "bike", "drone", "animal")
+RARE_CLASSES = ("bike", "drone", "boat", "animal")
+# Rare classes in about a third of the flights: the denser mix the test sets render with.
+DENSE = {"boat": 0.3, "animal": 0.3, "drone": 0.5, "sky": 0.5}
 
 
 def read_ids(path: Path) -> list[str]:
@@ -52,9 +54,10 @@ def small_set(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]
 
 @pytest.fixture(scope="module")
 def class_stats(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.ndarray, Path]:
-    """Per-class pixel counts (images, classes) of a 120-image set, and its root."""
+    """Per-class pixel counts (images, classes) of a 120-image set of the denser mix, and its
+    root."""
     root = tmp_path_factory.mktemp("synthetic") / "stats"
-    ids = generate_dataset(root, num_images=120, seed=0, width=160, height=96)
+    ids = generate_dataset(root, num_images=120, seed=0, width=160, height=96, class_mix=DENSE)
     counts = np.stack([np.bincount(read_mask(root, i).ravel(), minlength=NUM_CLASSES) for i in ids])
     return counts, np.array(ids), root
 
@@ -125,14 +128,14 @@ def test_same_seed_gives_identical_files_other_seed_differs(tmp_path: Path) -> N
     assert all(first[name] != other[name] for name in images)
 
 
-def test_all_classes_appear_with_rare_ones_small_but_frequent(class_stats) -> None:
+def test_a_denser_class_mix_shows_every_class_with_rare_ones_small(class_stats) -> None:
     counts, _, _ = class_stats
     assert (counts.sum(0) > 0).all(), f"missing: {np.array(CLASS_NAMES)[counts.sum(0) == 0]}"
     share = counts.sum(0) / counts.sum()
     present = (counts > 0).mean(0)
     for name in RARE_CLASSES:
         k = CLASS_NAMES.index(name)
-        assert 0.0005 < share[k] < 0.02, f"{name} covers {share[k]:.2%} of all pixels"
+        assert 0.0002 < share[k] < 0.02, f"{name} covers {share[k]:.2%} of all pixels"
         assert present[k] >= 0.15, f"{name} appears in only {present[k]:.0%} of images"
 
 
@@ -156,7 +159,7 @@ def test_image_colours_follow_the_mask(class_stats) -> None:
 def test_oblique_frames_have_sky_on_top_and_nadir_frames_none(class_stats) -> None:
     counts, ids, root = class_stats
     sky = CLASS_NAMES.index("sky")
-    views = {f"{p.index:06d}": p.view for p in plan_sequences(len(ids), 0, 5)}
+    views = {f"{p.index:06d}": p.view for p in plan_sequences(len(ids), 0, None, DENSE)}
     assert set(views.values()) == {"oblique", "nadir"}
     for image_id, count in zip(ids, counts, strict=True):
         mask = read_mask(root, image_id)
