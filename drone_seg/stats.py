@@ -7,7 +7,7 @@ AeroScapes' own.
 Prints, per class, its pixel and image counts, then inverse-frequency and median-frequency weights
 as `loss.class_weights=[...]` overrides (`drone_seg.data.class_weights`). With
 `compare=aeroscapes`, prints instead per class the share of images holding it, its mean area and
-median box beside AeroScapes' (`drone_seg.data.aeroscapes_reference`), with the error figures the
+median box beside AeroScapes' (`drone_seg.aeroscapes_reference`), with the error figures the
 synthetic renderer's defaults are held to, and the flights' lengths.
 """
 

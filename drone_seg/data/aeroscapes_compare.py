@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drone_seg.aeroscapes_reference import AEROSCAPES, FLIGHT_LENGTHS, SOURCE, THING_CLASSES
 from drone_seg.classes import CLASS_NAMES
-from drone_seg.data.aeroscapes_reference import AEROSCAPES, FLIGHT_LENGTHS, SOURCE, THING_CLASSES
 from drone_seg.data.label_profile import LabelProfile
 
 THINGS = np.array([name in THING_CLASSES for name in CLASS_NAMES])

@@ -1,6 +1,6 @@
 """Procedural drone-footage-like scenes in the AeroScapes layout: the offline demo and test dataset.
 
-By default the label statistics are AeroScapes' (`drone_seg.data.aeroscapes_reference`): flights
+By default the label statistics are AeroScapes' (`drone_seg.aeroscapes_reference`): flights
 as long as its 141 flights, and each class allotted to whole flights so that its share of images is
 AeroScapes' (`cast`). A flight is filmed in shots of a few frames; each shot is a small 3-D world in
 metres (ground with land cover, water, roads and fields; buildings, vehicles, boats, people, bikes,

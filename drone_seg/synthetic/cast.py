@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from drone_seg.data.aeroscapes_reference import AEROSCAPES, APART, FLIGHT_LENGTHS
+from drone_seg.aeroscapes_reference import AEROSCAPES, APART, FLIGHT_LENGTHS
 from drone_seg.errors import ConfigError
 
 # The classes a flight is given or denied, in allotment order: rarest first (the flights a rare

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from drone_seg.aeroscapes_reference import AEROSCAPES, FLIGHT_LENGTHS, THING_CLASSES
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.data.aeroscapes_compare import TwinErrors, comparison_text
-from drone_seg.data.aeroscapes_reference import AEROSCAPES, FLIGHT_LENGTHS, THING_CLASSES
 from drone_seg.data.label_profile import LabelProfile, mask_figures
 
 from helpers.datasets import write_dataset

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from drone_seg.aeroscapes_reference import APART, FLIGHT_LENGTHS
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.data.aeroscapes_compare import THINGS, TwinErrors
-from drone_seg.data.aeroscapes_reference import APART, FLIGHT_LENGTHS
 from drone_seg.data.label_profile import LabelProfile
 from drone_seg.data.layout import find_samples
 from drone_seg.errors import ConfigError
