@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all lint notebooks
+.PHONY: setup demo test test-all lint notebooks mutation
 
 setup: $(STAMP)
 
@@ -36,3 +36,22 @@ lint: setup
 # their figures in docs/notebooks/ (.ipynb, .md and image files); notebooks/ stays output-free.
 notebooks: setup
 	$(BIN)/python -m drone_seg.render_notebooks
+
+# Mutation testing of the numeric and data core with mutmut ([tool.mutmut] in pyproject.toml), in
+# one worker and one thread: each mutant runs only the unit tests that reach its function.
+# predictor.py is mutated in its tiling (Tiling, size_pair, tile_starts, blend_window) only.
+# Writes mutants/run.log and mutants/score.txt (killed or timed out / mutants run); the measured
+# figures and every survivor are in docs/testing.md.
+MUTANTS := 'drone_seg.models.*' 'drone_seg.data.*' 'drone_seg.inference.rle.*' \
+	'drone_seg.inference.predictor.x_size_pair*' 'drone_seg.inference.predictor.x_tile_starts*' \
+	'drone_seg.inference.predictor.x_blend_window*' 'drone_seg.inference.predictor.xǁTilingǁ*'
+
+mutation: setup
+	rm -rf mutants && mkdir mutants
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/mutmut run --max-children 1 $(MUTANTS) \
+		> mutants/run.log || (tail -c 3000 mutants/run.log; exit 1)
+	$(BIN)/mutmut results --all true | awk -F': ' '$$2 != "not checked" { n++; count[$$2]++ } \
+		END { k = count["killed"] + count["timeout"]; \
+		printf "%d/%d mutants killed (%.1f%%)", k, n, 100 * k / n; \
+		for (s in count) if (s != "killed") printf ", %s %d", s, count[s]; print "" }' \
+		| tee mutants/score.txt

@@ -3,6 +3,8 @@ it is the usual random crop, p=0 is byte-identical to albumentations' own crops,
 
 from __future__ import annotations
 
+import random
+
 import albumentations as A
 import numpy as np
 import pytest
@@ -12,7 +14,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.config_checks import check_config
-from drone_seg.data.class_aware_crop import ClassAwareRandomCrop, ClassAwareRandomResizedCrop
+from drone_seg.data.class_aware_crop import (
+    ClassAwareRandomCrop,
+    ClassAwareRandomResizedCrop,
+    rare_pixel,
+    window_holding,
+)
 from drone_seg.data.dataset import SegmentationDataset
 from drone_seg.data.samplers import SeededTrainSampler
 from drone_seg.errors import ConfigError
@@ -163,8 +170,49 @@ def test_unknown_class_names_are_refused_naming_the_key_and_the_classes() -> Non
         r" must be .*class names among background, person, .* sky",
     ):
         check_config(cfg, "train")
+
+
+def test_a_crop_refuses_unknown_classes_and_probabilities_outside_0_1() -> None:
     with pytest.raises(ConfigError, match=r"augment\.class_aware_crop\.classes.*'boats'.*sky"):
         ClassAwareRandomResizedCrop(**CROP, rare_p=0.5, rare_classes=["person", "boats"])
+    for rare_p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"^rare_p={rare_p} must be in \[0, 1\]$"):
+            ClassAwareRandomCrop(32, 32, rare_p=rare_p, rare_classes=["boat"])
+    assert ClassAwareRandomCrop(32, 32, rare_p=1.0, rare_classes=["boat"]).rare_p == 1.0
+    off = ClassAwareRandomCrop(32, 32, rare_p=0.0, rare_classes=["boats"])  # off: not looked up
+    assert not off._is_rare.any() and off.rare_classes == ["boats"]
+
+
+def test_the_window_moves_to_every_position_that_holds_the_pixel_inside_the_frame() -> None:
+    """A 10 wide, 8 high window holding pixel (row 5, column 20) of a 20 x 30 frame may start at
+    rows 0..5 and columns 11..20, each reachable; at the corner only one position is left."""
+    starts = set()
+    for seed in range(300):
+        left, top, right, bottom = window_holding(
+            (3, 4, 13, 12), (5, 20), (20, 30), random.Random(seed)
+        )
+        assert (right - left, bottom - top) == (10, 8)
+        starts.add((top, left))
+    assert starts == {(top, left) for top in range(6) for left in range(11, 21)}
+    corner = window_holding((0, 0, 10, 8), (19, 29), (20, 30), random.Random(0))
+    assert corner == (20, 12, 30, 20)
+
+
+def test_the_rare_pixel_is_of_a_class_drawn_uniformly_then_a_pixel_of_it() -> None:
+    mask = np.full((6, 9), 10, np.uint8)
+    mask[0:4, 0:5] = PERSON  # 20 pixels
+    mask[5, 8] = BOAT  # 1 pixel, bottom right: (row 5, column 8)
+    is_rare = np.zeros(256, bool)
+    is_rare[[PERSON, BOAT]] = True
+    draws = [rare_pixel(mask, is_rare, random.Random(seed)) for seed in range(400)]
+    boats = [pixel for pixel in draws if pixel == (5, 8)]
+    assert 0.4 < len(boats) / len(draws) < 0.6  # the class first: not 1 in 21 by pixel count
+    assert all(mask[pixel] in (PERSON, BOAT) for pixel in draws)
+    assert len(set(draws)) == 21  # every person pixel is drawn at some point
+    is_rare[:] = False
+    is_rare[BOAT] = True
+    mask[5, 8] = 10
+    assert rare_pixel(mask, is_rare, random.Random(0)) is None
 
 
 @pytest.mark.parametrize("name", ["light", "none"])

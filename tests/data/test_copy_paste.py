@@ -11,7 +11,7 @@ import torch
 from hydra.utils import instantiate
 
 from drone_seg.aeroscapes_layout import TRAIN
-from drone_seg.data.copy_paste import CopyPaste
+from drone_seg.data.copy_paste import CopyPaste, paste
 from drone_seg.data.dataset import SegmentationDataset
 from drone_seg.errors import ConfigError
 from drone_seg.runs.checkpoint import RECORD_KEY
@@ -180,3 +180,38 @@ def test_training_with_class_aware_crops_and_copy_paste(train_config, tmp_path: 
     ]
     assert record["augment"]["copy_paste"]["p"] == 1 and record["data"]["copy_paste"]["p"] == 1
     assert record["augment"]["class_aware_crop"]["p"] == 1
+
+
+def test_defaults_and_the_donor_count_in_the_log(caplog) -> None:
+    """`placement` defaults to same and `connected` to off; start-up logs each class's donor
+    count, and warns when no training image holds any of the classes."""
+    samples = donors()
+    caplog.set_level("INFO", logger="drone_seg.data.copy_paste")
+    tool = CopyPaste.from_config({"p": 1, "classes": ["boat", "animal"]}, counts_of(samples))
+    assert tool is not None
+    assert (tool.p, tool.placement, tool.connected) == (1.0, "same", False)
+    assert [list(h) for h in tool.holders] == [[1, 2], [3]]
+    assert "Copy-paste donors (training images holding each class): boat 2, animal 1" in caplog.text
+    assert "nothing is pasted" not in caplog.text
+    copy_paste(samples, classes=["drone"])
+    assert "No training image holds an augment.copy_paste class: nothing is pasted" in caplog.text
+
+
+def test_paste_cuts_off_what_falls_outside_the_image() -> None:
+    """A donor larger than the image: a region placed below the image is not pasted, a random
+    placement of a box taller than the image starts at the top and is cut at the bottom."""
+    image, mask = np.zeros((6, 6, 3), np.uint8), np.zeros((6, 6), np.uint8)
+    donor = np.full((10, 10, 3), 200, np.uint8)
+    low = np.zeros((10, 10), bool)
+    low[7:10, 1:3] = True
+    rng = np.random.default_rng(0)
+    assert paste(image, mask, donor, low, BOAT, "same", rng) == (image, mask)
+    assert paste(image, mask, donor, np.zeros((10, 10), bool), BOAT, "same", rng) == (image, mask)
+    tall = np.zeros((10, 10), bool)
+    tall[1:9, 2:4] = True  # 8 rows, 2 columns
+    for seed in range(5):
+        _, pasted = paste(image, mask, donor, tall, BOAT, "random", np.random.default_rng(seed))
+        rows, columns = np.nonzero(pasted == BOAT)
+        assert set(rows) == set(range(6)) and columns.max() - columns.min() == 1
+    _, same = paste(image, mask, donor, tall, BOAT, "same", rng)
+    np.testing.assert_array_equal(np.nonzero(same == BOAT)[0], np.repeat(np.arange(1, 6), 2))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler
+from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler, UnpaddedEvalSampler
 from drone_seg.train import train
 
 IMAGES = 100
@@ -57,6 +57,84 @@ def test_draws_are_a_function_of_seed_and_epoch_and_split_across_ranks(monkeypat
     whole = sampler().order()
     ranks = [draws(sampler(rank, world=2)) for rank in (0, 1)]
     assert ranks[0] == whole[0::2] and ranks[1] == whole[1::2]
+
+
+def test_every_epoch_shuffles_anew_and_visits_each_image_once(monkeypatch) -> None:
+    """The uniform sampler's order is a permutation drawn from (seed, epoch): a new one each
+    epoch (an order seeded by the seed alone would repeat epoch 0 forever), the same for the
+    same pair. Augmentation seeds differ by position and by epoch."""
+    monkeypatch.setattr("drone_seg.data.samplers._world", lambda: (1, 0))
+    sampler = SeededTrainSampler(list(range(10)), seed=4)
+    epochs = [draws(sampler, epoch) for epoch in range(4)]
+    assert all(sorted(order) == list(range(10)) for order in epochs)
+    assert len({tuple(order) for order in epochs}) == 4
+    assert draws(SeededTrainSampler(list(range(10)), seed=4), 2) == epochs[2]
+    assert draws(SeededTrainSampler(list(range(10)), seed=5), 0) != epochs[0]
+    sampler.set_epoch(0)
+    first = [seed for _, seed in sampler]
+    sampler.set_epoch(1)
+    assert len(set(first)) == 10 and not set(first) & {seed for _, seed in sampler}
+
+
+def test_ranks_share_one_padded_permutation(monkeypatch) -> None:
+    """Under DDP every rank takes every world-size-th item of one permutation, padded with its
+    first items to a multiple of the world size, and the position's augmentation seed."""
+
+    def rank_items(rank: int) -> list[tuple[int, int]]:
+        monkeypatch.setattr("drone_seg.data.samplers._world", lambda: (3, rank))
+        sampler = SeededTrainSampler(list(range(10)), seed=1)
+        sampler.set_epoch(2)
+        return list(sampler)
+
+    monkeypatch.setattr("drone_seg.data.samplers._world", lambda: (1, 0))
+    single = SeededTrainSampler(list(range(10)), seed=1)
+    single.set_epoch(2)
+    order = single.order()
+    padded = order + order[:2]
+    for rank in range(3):
+        items = rank_items(rank)
+        assert [index for index, _ in items] == padded[rank::3]
+        assert len(items) == 4
+    seeds = [seed for rank in range(3) for _, seed in rank_items(rank)]
+    assert len(set(seeds)) == 12  # a padded repeat is augmented differently from the original
+
+
+def test_validation_gives_each_image_to_exactly_one_rank_without_padding(monkeypatch) -> None:
+    """Rank r of w validates images r, r + w, ...: ten images over three ranks are 4, 3 and 3,
+    none repeated (DistributedSampler would pad to 12)."""
+    parts = []
+    for rank in range(3):
+        monkeypatch.setattr("drone_seg.data.samplers._world", lambda rank=rank: (3, rank))
+        sampler = UnpaddedEvalSampler(list(range(10)))
+        parts.append(list(sampler))
+        assert len(sampler) == len(parts[-1])
+    assert parts == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
+    monkeypatch.setattr("drone_seg.data.samplers._world", lambda: (1, 0))
+    assert list(UnpaddedEvalSampler(list(range(5)))) == [0, 1, 2, 3, 4]
+
+
+def test_outside_ddp_the_world_is_one_process() -> None:
+    sampler = SeededTrainSampler(list(range(7)), seed=0)
+    assert (sampler.num_replicas, sampler.rank, sampler.total_size) == (1, 0, 7)
+
+
+def test_class_probabilities_follow_the_tempered_pixel_shares() -> None:
+    """p_c is proportional to exp((1 - f_c) / T) over the classes some image holds; an image is
+    drawn among the holders of the drawn class only."""
+    counts = np.zeros((4, 12), dtype=np.int64)
+    counts[:, 0] = 60  # background: 240 of 300 pixels, f = 0.8
+    counts[[1, 3], 5] = 30  # boat: 60 of 300, f = 0.2
+    sampler = RareClassSampler(list(range(4)), counts, seed=0, temperature=0.5)
+    weights = np.exp(np.array([0.2, 0.8]) / 0.5)
+    np.testing.assert_allclose(sampler.class_probabilities[[0, 5]], weights / weights.sum())
+    assert sampler.class_probabilities.sum() == pytest.approx(1.0)
+    assert [list(images) for images in sampler.images_of[:1]] == [[0, 1, 2, 3]]
+    assert list(sampler.images_of[5]) == [1, 3] and sampler.images_of[2].size == 0
+    sampler.set_epoch(0)
+    order = sampler.order()
+    assert len(order) == 4 and all(isinstance(index, int) for index in order)
+    with pytest.raises(ValueError, match=r"^data.rare_class_temperature=0 must be > 0$"):
+        RareClassSampler(list(range(4)), counts, seed=0, temperature=0)
 
 
 def test_training_with_rare_class_sampling(train_config) -> None:

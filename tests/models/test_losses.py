@@ -302,3 +302,39 @@ def test_zero_weighted_term_is_not_computed() -> None:
     loss = FocalDiceLoss(focal_weight=1.0, dice_weight=0.0)
     loss.dice.forward = lambda *args: pytest.fail("the Dice term was computed at weight 0")
     torch.testing.assert_close(loss(logits, target), FocalLoss()(logits, target))
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda: FocalLoss(gamma=-1.0), "gamma must be >= 0, got -1.0"),
+        (
+            lambda: FocalLoss(alpha=[1.0, -0.5]),
+            "alpha must be a non-empty sequence of weights >= 0, got [1.0, -0.5]",
+        ),
+        (lambda: SoftDiceLoss(smooth=-1.0), "smooth must be >= 0, got -1.0"),
+        (lambda: FocalDiceLoss(focal_weight=-0.1), "focal_weight must be >= 0, got -0.1"),
+        (lambda: FocalDiceLoss(dice_weight=-1.0), "dice_weight must be >= 0, got -1.0"),
+        (
+            lambda: FocalDiceLoss(focal_weight=0, dice_weight=0),
+            "focal_weight and dice_weight cannot both be 0",
+        ),
+    ],
+)
+def test_invalid_hyperparameters_are_refused_with_their_value(
+    factory: Callable[[], nn.Module], message: str
+) -> None:
+    with pytest.raises(ValueError) as error:
+        factory()
+    assert str(error.value) == message
+
+
+def test_zero_is_a_valid_gamma_smoothing_and_class_weight() -> None:
+    """The bounds are inclusive: gamma 0 is cross-entropy, smooth 0 the plain Dice, and a class
+    weighted 0 adds nothing to the focal term."""
+    logits, target = make_inputs(seed=4)
+    assert FocalLoss(gamma=0.0).gamma == 0.0
+    dice = SoftDiceLoss(smooth=0.0)(logits, target)
+    assert float(dice) == pytest.approx(reference_dice(logits, target, 0.0, False))
+    weighted = FocalLoss(gamma=0.0, alpha=[0.0, 1.0, 1.0, 1.0])(logits, target)
+    assert float(weighted) == pytest.approx(reference_focal(logits, target, 0.0, [0, 1, 1, 1]))

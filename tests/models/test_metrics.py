@@ -1,8 +1,9 @@
 import math
 
+import pytest
 import torch
 
-from drone_seg.models.metrics import SegmentationScores, per_class_scores
+from drone_seg.models.metrics import SegmentationScores, confusion_scores, per_class_scores
 
 
 def test_dice_iou_precision_recall_from_a_known_confusion_matrix() -> None:
@@ -41,3 +42,23 @@ def test_ignored_pixels_do_not_count() -> None:
     metric = SegmentationScores(num_classes=2, ignore_index=255)
     metric.update(torch.tensor([[1, 0, 1]]), torch.tensor([[1, 255, 255]]))
     assert metric.compute().sum() == 1
+
+
+def test_small_class_means_and_a_denominator_of_exactly_one() -> None:
+    """`small` classes get their own macro mean; a score whose denominator is a single pixel is
+    defined (not NaN): one predicted pixel gives a precision of 1 or 0."""
+    # rows: truth, columns: prediction; class c was never predicted nor present.
+    confusion = torch.tensor([[4.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    scores = confusion_scores(confusion, "val", ("a", "b", "c"), small=("b", "c"))
+    assert scores["val/precision_b"] == 1.0 and scores["val/recall_b"] == 1.0
+    assert scores["val/dice_small"] == 1.0 and scores["val/iou_small"] == 1.0  # c is left out
+    confusion[1] = torch.tensor([1.0, 0.0, 0.0])  # b's one pixel predicted as a
+    scores = confusion_scores(confusion, "val", ("a", "b", "c"), small=("a", "b"))
+    assert scores["val/recall_b"] == 0.0 and math.isnan(scores["val/precision_b"])
+    assert scores["val/dice_small"] == pytest.approx((8 / 9 + 0.0) / 2)
+    assert "val/dice_small" not in confusion_scores(confusion, "val", ("a", "b", "c"))
+
+
+def test_class_names_must_match_the_matrix() -> None:
+    with pytest.raises(ValueError):
+        confusion_scores(torch.eye(3), "val", ("a", "b"))

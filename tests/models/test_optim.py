@@ -21,3 +21,12 @@ def test_frozen_parameters_are_left_out() -> None:
     network[0].requires_grad_(False)
     params = [p for group in parameter_groups(network, 0.1) for p in group["params"]]
     assert {id(p) for p in params} == {id(network[1].weight), id(network[1].bias)}
+
+
+def test_a_frozen_weight_does_not_drop_its_modules_trainable_bias() -> None:
+    network = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    network[0].weight.requires_grad_(False)
+    network[1].weight.requires_grad_(False)
+    groups = {group["name"]: group["params"] for group in parameter_groups(network, 0.1)}
+    assert groups["decay"] == [] and groups["norm"] == []
+    assert [id(p) for p in groups["bias"]] == [id(network[0].bias), id(network[1].bias)]

@@ -66,3 +66,25 @@ def test_a_one_step_warm_up_steps_to_the_end_where_torch_divides_by_zero(
         torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=0.04, total_steps=total, pct_start=pct_start
         )
+
+
+def test_the_default_warm_up_is_thirty_percent_and_is_left_alone() -> None:
+    """Only a one-step warm-up is widened: 100 steps at the default pct_start peak at step 29."""
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.04)
+    schedule = OneCycleLR(optimizer, max_lr=0.04, total_steps=100)
+    rates = [optimizer.param_groups[0]["lr"]]
+    for _ in range(99):
+        optimizer.step()
+        schedule.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert max(range(100), key=rates.__getitem__) == 29
+
+
+def test_a_two_step_cycle_warms_up_in_one_step() -> None:
+    """Two steps at pct_start 0.5 (a one-step warm-up, torch divides by zero): start, peak."""
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.04)
+    schedule = OneCycleLR(optimizer, max_lr=0.04, total_steps=2, pct_start=0.5)
+    first = optimizer.param_groups[0]["lr"]
+    optimizer.step()
+    schedule.step()
+    assert first == pytest.approx(0.04 / 25) and optimizer.param_groups[0]["lr"] == 0.04
