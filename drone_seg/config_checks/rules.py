@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib.resources import files
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -193,7 +194,7 @@ def network_names() -> tuple[str, ...]:
 
 def config_names(group: str) -> Callable[[], list[str]]:
     """The files of conf/<group> that `<group>=` can choose (not the shared `_common`)."""
-    folder = Path(__file__).resolve().parents[1] / "conf" / group
+    folder = Path(str(files("drone_seg.conf"))) / group
     return lambda: sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
 
 
