@@ -7,6 +7,8 @@ one uint8 image of `input_size` through the network in eval mode under the summa
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -15,9 +17,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import RichModelSummary
 from lightning.pytorch.utilities.model_summary import ModelSummary
-from rich import get_console
 
-from drone_seg.runs.run_log import show
+from drone_seg.runs.run_log import ANSI_CODES, keep
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,12 @@ class FlopsModelSummary(RichModelSummary):
 
     @staticmethod
     def summarize(*args: Any, **kwargs: Any) -> None:
-        """Lightning's table, shown on the console as before and kept in the run log."""
-        console = get_console()
-        with console.capture() as captured:
+        """Lightning's table, shown on the console as before, and drawn once more as plain text
+        for the run log."""
+        RichModelSummary.summarize(*args, **kwargs)
+        with contextlib.redirect_stdout(io.StringIO()) as text:
             RichModelSummary.summarize(*args, **kwargs)
-        show(captured.get().rstrip("\n"))
+        keep(ANSI_CODES.sub("", text.getvalue()).rstrip("\n"))
 
     def _summary(self, trainer: L.Trainer, pl_module: L.LightningModule) -> ModelSummary:
         summary = super()._summary(trainer, pl_module)

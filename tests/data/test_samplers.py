@@ -137,6 +137,18 @@ def test_class_probabilities_follow_the_tempered_pixel_shares() -> None:
         RareClassSampler(list(range(4)), counts, seed=0, temperature=0)
 
 
+def test_a_class_with_a_single_pixel_counts_and_a_tiny_temperature_does_not_overflow() -> None:
+    """One labelled pixel makes an image a holder; at temperature 1e-3 (logits up to 1000) the
+    probabilities stay finite and all the mass goes to the rarest class."""
+    counts = np.zeros((3, 12), dtype=np.int64)
+    counts[:, 0] = 500
+    counts[2, 7] = 1
+    sampler = RareClassSampler(list(range(3)), counts, seed=0, temperature=1e-3)
+    assert list(sampler.images_of[7]) == [2]
+    assert np.isfinite(sampler.class_probabilities).all()
+    assert sampler.class_probabilities[7] == pytest.approx(1.0)
+
+
 def test_training_with_rare_class_sampling(train_config) -> None:
     cfg = train_config("data.sampler=rare_class", "trainer.fast_dev_run=true")
     assert cfg.data.sampler == "rare_class" and cfg.data.rare_class_temperature > 0

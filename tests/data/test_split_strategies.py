@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drone_seg.classes import NUM_CLASSES
+from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.splitting.assignment import (
     official_assignment,
@@ -396,27 +396,28 @@ def test_a_subset_without_images_or_labels_is_refused_by_name() -> None:
         check_not_empty(subset, (0, 1), "data.split=x")
     with pytest.raises(ConfigError, match=r"^src puts no image in train: .* train gets some$"):
         check_not_empty(np.array([1, -1]), (0, 1), "src")
-    counts = np.array([[5, 0], [0, 0], [0, 0], [1, 1]])
-    subset = np.array([0, 1, 1, -1])
+    counts = np.array([[5, 0], [0, 0], [0, 0], [0, 0], [1, 1]])
+    subset = np.array([0, 1, 1, 1, -1])
     check_labelled_subsets(counts, subset, (0,), "src")
-    with pytest.raises(ConfigError, match=r"^src puts 2 images in val but none of their masks"):
+    with pytest.raises(ConfigError, match=r"^src puts 3 images in val but none of their masks"):
         check_labelled_subsets(counts, subset, (0, 1), "src")
     with pytest.raises(ConfigError, match=r"so that train gets labelled ones$"):
-        check_labelled_subsets(counts, np.array([1, 0, 0, 1]), (0, 1), "src")
+        check_labelled_subsets(counts, np.array([1, 0, 0, 0, 1]), (0, 1), "src")
 
 
 def test_val_must_hold_each_class_that_two_units_hold(caplog) -> None:
     counts = np.zeros((5, NUM_CLASSES), dtype=np.int64)
     counts[:, 0] = 1
     units = np.array(["s1", "s1", "s2", "s3", "s4"])
-    counts[[0, 1], 5] = 3  # boat: two images of one sequence, both in train
-    counts[4, 6] = 3  # animal: val only
+    counts[[0, 1], 5] = 1  # boat: a pixel in two images of one sequence, both in train
+    counts[4, 6] = 1  # animal: val only
     subset = np.array([0, 0, 0, 1, 1])
     check_val_classes(counts, subset, units, "src", "fix it")
-    assert "Class boat is in a single image or sequence, in train: not scored" in caplog.text
-    assert "Class animal is in val but not in train: it is never learned" in caplog.text
-    assert "background" not in caplog.text
-    counts[2, 5] = 3  # now in a second sequence, still train only
+    assert caplog.messages == [
+        "Class boat is in a single image or sequence, in train: not scored",
+        "Class animal is in val but not in train: it is never learned",
+    ]
+    counts[2, 5] = 1  # now in a second sequence, still train only
     with pytest.raises(ConfigError, match=r"^class boat is in 3 images but src puts none in val"):
         check_val_classes(counts, subset, units, "src", "fix it")
     subset[2] = -1  # left out: no longer counts as a holder
@@ -466,3 +467,23 @@ def test_the_split_report_counts_images_shares_and_the_worst_class() -> None:
     assert report.endswith(".\n")
     alone = split_report(counts[:2], np.array([0, 0]), "T")
     assert "2 train and 0 val images (0.0% val)." in alone
+
+
+def test_the_split_report_is_a_markdown_table_counting_images_with_any_pixel() -> None:
+    counts = np.zeros((1, NUM_CLASSES), dtype=np.int64)
+    counts[0, [0, 5]] = 1  # one pixel of each: the image holds both classes
+    rows = [f"| {name} | 0 | 0 | 0.000 | 0.000 | n/a |" for name in CLASS_NAMES[1:]]
+    rows[4] = "| boat | 0 | 1 | 0.000 | 50.000 | only in val |"
+    assert split_report(counts, np.array([1]), "One").splitlines() == [
+        "## One",
+        "",
+        "0 train and 1 val images (100.0% val).",
+        "",
+        "| class | train images | val images | train pixels % | val pixels % | val vs train |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| background | 0 | 1 | 0.000 | 50.000 | only in val |",
+        *rows,
+        "",
+        "Largest deviation of a class's val pixel share from train's: background, only in val.",
+    ]
+    assert "| boat | 1 | 0 |" in split_report(counts, np.array([0]), "One")
