@@ -427,7 +427,9 @@ class Bench(Train):
     @model_validator(mode="after")
     def _bench(self) -> Bench:
         if Path(self.out).expanduser().exists():
-            raise ValueError(f"out={self.out} exists: name a new file (out=FILE)")
+            raise ValueError(
+                f"out={self.out} exists: name a new file (out=FILE), nothing is overwritten"
+            )
         if self.memory_overlap >= self.memory_tile:
             raise ValueError(
                 f"memory_overlap={self.memory_overlap} must be smaller than memory_tile="
