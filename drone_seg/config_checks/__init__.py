@@ -94,6 +94,8 @@ def check_config(cfg: DictConfig, command: str) -> None:
             choices_text = ", ".join(str(c) for c in choices)
             raise ConfigError(f"{name}._target_={shown(key)} must be one of {choices_text}")
         _validate(schema, node, name)
+    if "logger" in checks.targets:
+        check_loggers(cfg)
     for name in checks.targets:
         if groups[name] is not None or name == "trainer":
             _check_targets(name, groups[name], named=name != "trainer")
@@ -102,7 +104,6 @@ def check_config(cfg: DictConfig, command: str) -> None:
         _check_targets("augment.val", groups["augment"]["val"])
     if "scheduler" in checks.groups:
         _check_run_length(groups["trainer"], bool(groups["scheduler"]))
-        check_loggers(cfg)
     if "data" in checks.groups and command != "eval":  # eval reads data.root from its checkpoint
         _check_ids_file(groups["data"])
     if unresolved := _first_unresolved([values, groups]):
