@@ -15,6 +15,7 @@ import copy
 import functools
 import logging
 import shutil
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,14 +102,31 @@ def _end(pending: PendingRun | None, message: str) -> None:
         shutil.rmtree(pending.created)
 
 
+def command_help(name: str, usage: str | None, overrides: list[str]) -> str:
+    """`--help`: the command's usage, this project's config groups and the config composed with
+    `overrides`; without Hydra's own help, which lists Hydra's groups too (seconds)."""
+    from hydra import compose, initialize_config_dir
+
+    folders = [f for f in sorted(Path(CONFIG_DIR).iterdir()) if f.is_dir() and f.name != "hydra"]
+    options = {f.name: sorted(p.stem for p in f.glob("[!_]*.yaml")) for f in folders}
+    groups = "\n".join(f"{group}: {', '.join(names)}" for group, names in options.items() if names)
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        config = OmegaConf.to_yaml(compose(name, overrides=overrides))
+    return (
+        f"{(usage or '').strip()}\n\n== Configuration groups ==\nCompose your configuration "
+        f"from those groups (group=option)\n\n{groups}\n\n== Config ==\nOverride anything in "
+        f"the config (foo.bar=value)\n\n{config}"
+    )
+
+
 def command(
     name: str, on_failure: Callable[[Exception], Result] | None = None
-) -> Callable[[Callable[[DictConfig], Result]], Callable[[], Result]]:
+) -> Callable[[Callable[[DictConfig], Result]], Callable[[], Result | None]]:
     """Make `run(cfg)` the command `name`: compose `conf/<name>.yaml`, check it, run, and end a user
     error in one line. `on_failure(error)`, when given, sees any exception first: it returns the
     command's result (train records failed sweep runs so) or re-raises."""
 
-    def decorate(run: Callable[[DictConfig], Result]) -> Callable[[], Result]:
+    def decorate(run: Callable[[DictConfig], Result]) -> Callable[[], Result | None]:
         def checked_run(cfg: DictConfig) -> Result:
             try:
                 check_config(cfg, name)
@@ -138,6 +156,17 @@ def command(
                 _end(pending, traceback.format_exc().rstrip())
                 raise
 
-        return hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=name)(main)
+        hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=name)(main)
+
+        @functools.wraps(run)
+        def entry() -> Result | None:
+            arguments = sys.argv[1:]
+            if "--help" in arguments or "-h" in arguments:
+                overrides = [a for a in arguments if not a.startswith("-")]
+                print(command_help(name, sys.modules[run.__module__].__doc__, overrides))
+                return None
+            return hydra_main()
+
+        return entry
 
     return decorate

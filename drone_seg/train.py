@@ -7,27 +7,13 @@ import logging
 import warnings
 from pathlib import Path
 
-import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from hydra.utils import instantiate
-from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
-from drone_seg.callbacks.best_metrics import BestMetricsWriter
-from drone_seg.callbacks.run_record import RunRecordKeeper
 from drone_seg.cli import begin_run, command
-from drone_seg.data.datamodule import DroneDataModule
-from drone_seg.models.module import module_from_config
 from drone_seg.reporting.class_tables import class_table
-from drone_seg.runs.checkpoint import make_record, read_record
-from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
 from drone_seg.runs.debug import debug_label
-from drone_seg.runs.hparams import log_hparams
-from drone_seg.runs.loggers import callbacks_for_loggers, close_loggers, instantiate_loggers
-from drone_seg.runs.lr_finder import check_lr_range, find_learning_rate
-from drone_seg.runs.resume import check_run_folder, resumed_config
-from drone_seg.runs.run_dir import RunDir
 from drone_seg.runs.run_log import show
 from drone_seg.runs.sweep import record_failure
 
@@ -48,8 +34,25 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Check the data, build module and trainer from `cfg`, fit, and return the best val metrics.
 
     With `ckpt_path`, the run continues from that checkpoint with the config saved in it and the
-    command line's keys on top (see `drone_seg.runs.resume`).
+    command line's keys on top (see `drone_seg.runs.resume`). The Trainer is built before the data
+    scan, so that Lightning's own checks of the `trainer` keys stop a run at once. torch and
+    Lightning are imported here, once the config has passed its checks (a fast `--help` too).
     """
+    import lightning as L
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from drone_seg.callbacks.best_metrics import BestMetricsWriter
+    from drone_seg.callbacks.run_record import RunRecordKeeper
+    from drone_seg.config_checks import built
+    from drone_seg.models.module import module_from_config
+    from drone_seg.runs.checkpoint import make_record, read_record
+    from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
+    from drone_seg.runs.hparams import log_hparams
+    from drone_seg.runs.loggers import callbacks_for_loggers, close_loggers, instantiate_loggers
+    from drone_seg.runs.lr_finder import check_lr_range, find_learning_rate
+    from drone_seg.runs.resume import check_run_folder, resumed_config
+    from drone_seg.runs.run_dir import RunDir
+
     if cfg.tune_lr:
         check_lr_range(cfg.lr_finder)
     checkpoint, record = read_record(Path(cfg.ckpt_path)) if cfg.ckpt_path else ({}, None)
@@ -60,7 +63,19 @@ def train(cfg: DictConfig) -> dict[str, float]:
     run = RunDir(Path(cfg.paths.output_dir))
     check_run_folder(run, cfg.ckpt_path)
     unresolved = copy.deepcopy(cfg)  # instantiate resolves the nodes it reads, in place
-    datamodule: DroneDataModule = instantiate(cfg.data)
+    # A callback set to null (callbacks.images=null, as the debug presets do) is left out.
+    nodes = (cfg.get("callbacks") or {}).items()
+    callbacks = [built(f"callbacks.{name}", node) for name, node in nodes if node]
+    keeper = RunRecordKeeper()  # given the run record once the split is known
+    loggers = instantiate_loggers(cfg.get("logger"))
+    trainer: L.Trainer = built(
+        "trainer",
+        cfg.trainer,
+        callbacks=callbacks_for_loggers([*callbacks, keeper], loggers),
+        logger=loggers,
+        plugins=[AtomicCheckpointIO()],
+    )
+    datamodule = built("data", cfg.data)
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__, {}))
     datamodule.prepare_data()
     datamodule.setup("fit")
@@ -71,17 +86,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if val_changed and rank_zero_only.rank == 0:
         log.warning("The val images differ from those of %s: scores not comparable", record.path)
     module = module_from_config(cfg)
-    run_record = make_record(unresolved, choices, datamodule.train_ids, datamodule.val_ids)
-    # A callback set to null (callbacks.images=null, as the debug presets do) is left out.
-    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
-    callbacks.append(RunRecordKeeper(run_record))
-    loggers = instantiate_loggers(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(
-        cfg.trainer,
-        callbacks=callbacks_for_loggers(callbacks, loggers),
-        logger=loggers,
-        plugins=[AtomicCheckpointIO()],
-    )
+    keeper.record = make_record(unresolved, choices, datamodule.train_ids, datamodule.val_ids)
     if cfg.tune_lr:
         find_learning_rate(trainer, module, datamodule, run.path, cfg.lr_finder)
         close_loggers(trainer.loggers)
@@ -118,6 +123,8 @@ def _record_in_sweep(error: Exception) -> None:
 def main(cfg: DictConfig) -> float | None:
     """Train, print the best epoch's table; return the best val/dice for sweepers (None for a
     debug run, which is a check rather than a result)."""
+    from lightning.pytorch.utilities import rank_zero_only
+
     best = train(cfg)
     debug = debug_label(cfg)
     if rank_zero_only.rank == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping
@@ -14,6 +15,11 @@ log = logging.getLogger(__name__)
 class ReportedEarlyStopping(EarlyStopping):
     """Lightning's `EarlyStopping`, with one line when it stops a run: the epoch, the metric and
     the patience (or Lightning's reason for the other criteria)."""
+
+    def __init__(self, *, patience: int, **kwargs: Any) -> None:
+        if patience < 0:
+            raise ValueError(f"patience={patience} must be >= 0 (validations without improvement)")
+        super().__init__(patience=patience, **kwargs)
 
     @property
     def state_key(self) -> str:

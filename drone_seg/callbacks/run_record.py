@@ -16,14 +16,17 @@ from drone_seg.runs.resume import relocate_callback_states
 
 
 class RunRecordKeeper(L.Callback):
-    """Writes `record` into every checkpoint; relocates callback paths when resuming."""
+    """Writes `record` into every checkpoint; relocates callback paths when resuming. Train builds
+    it with the Trainer, before the data scan, and sets `record` once the split is known."""
 
-    def __init__(self, record: dict[str, Any]) -> None:
+    def __init__(self, record: dict[str, Any] | None = None) -> None:
         self.record = record
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
+        if self.record is None:
+            raise RuntimeError("RunRecordKeeper.record is not set: train sets it before fitting")
         checkpoint[RECORD_KEY] = self.record
 
     def on_load_checkpoint(

@@ -32,11 +32,9 @@ import numpy as np
 
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.data.rare_classes import class_ids
-from drone_seg.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-PLACEMENTS: tuple[str, ...] = ("same", "random")
 # Mixed into the sample seed so that these draws are not albumentations' draws of the same seed.
 STREAM = 0x43505354
 Reader = Callable[[int], tuple[np.ndarray, np.ndarray]]
@@ -62,11 +60,7 @@ class CopyPaste:
         `counts` (images, classes); None when it is off (no config, or p = 0)."""
         if not config or float(config["p"]) == 0:
             return None
-        placement = str(config.get("placement", "same"))
-        if placement not in PLACEMENTS:
-            raise ConfigError(
-                f"augment.copy_paste.placement={placement} is not one of {', '.join(PLACEMENTS)}"
-            )
+        placement = str(config["placement"])
         classes = class_ids(config["classes"], "augment.copy_paste.classes")
         holders = tuple(np.flatnonzero(counts[:, c] > 0) for c in classes)
         found = ", ".join(

@@ -17,12 +17,10 @@ from drone_seg.data.copy_paste import CopyPaste
 from drone_seg.data.dataset import SegmentationDataset, Transform
 from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler, UnpaddedEvalSampler
 from drone_seg.data.source import DataSource
-from drone_seg.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 # How training images are drawn each epoch: a seeded permutation, or rare-class sampling.
-SAMPLERS: tuple[str, ...] = ("uniform", "rare_class")
 
 
 class DroneDataModule(L.LightningDataModule):
@@ -59,8 +57,6 @@ class DroneDataModule(L.LightningDataModule):
         copy_paste: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if sampler not in SAMPLERS:
-            raise ConfigError(f"data.sampler={sampler} is not one of {', '.join(SAMPLERS)}")
         self.source = DataSource(
             root, synthetic, images_dir, masks_dir, ids_file, split, split_file, official_split,
             val_fraction, split_seed, cache_dir,

@@ -18,7 +18,6 @@ from drone_seg.aeroscapes_layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR,
 from drone_seg.data.checks import check_labelled, check_sizes, log_encodings, log_orientations
 from drone_seg.data.layout import Samples, find_samples
 from drone_seg.data.splitting.assignment import (
-    STRATEGIES,
     official_assignment,
     read_split_file,
     sequence_of,
@@ -61,8 +60,6 @@ class DataSource:
     ) -> None:
         if root is None and not synthetic:
             raise DataError("data.root is null and data.synthetic is empty: set data.root=DIR")
-        if split not in STRATEGIES:
-            raise ConfigError(f"data.split={split} is not one of {', '.join(STRATEGIES)}")
         self.root = Path(root) if root is not None else Path(synthetic["dir"])
         self.synthetic = dict(synthetic) if root is None else None
         self.images_dir = images_dir

@@ -19,7 +19,6 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import torch
 
-from drone_seg.errors import ConfigError
 from drone_seg.inference.artifacts import LoadedModel
 from drone_seg.inference.rows import LinearTaps, linear_taps, resize_rows
 
@@ -50,15 +49,6 @@ class Tiling:
     def from_config(cls, tile: Mapping[str, Any]) -> Tiling:
         """The tiling a `tile` config node (size, overlap, scale) describes."""
         return cls(size_pair(tile["size"]), int(tile["overlap"]), float(tile["scale"]))
-
-    def __post_init__(self) -> None:
-        if min(self.size) < 1 or self.scale <= 0:
-            raise ConfigError(f"tile.size={list(self.size)} and tile.scale must be positive")
-        if not 0 <= self.overlap < min(self.size):
-            raise ConfigError(
-                f"tile.overlap={self.overlap} must be >= 0 and smaller than tile.size "
-                f"{list(self.size)}"
-            )
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -203,10 +193,6 @@ class Predictor:
         scales: Sequence[float] = (1.0,),
         batch_size: int = 8,
     ) -> None:
-        if not scales or min(scales) <= 0:
-            raise ConfigError(f"tta.scales={list(scales)} must be a non-empty list of positives")
-        if batch_size < 1:
-            raise ConfigError(f"batch_size={batch_size} must be at least 1")
         self.model = model
         self.size = size
         self.tiling = tiling

@@ -21,6 +21,7 @@ from drone_seg.models.inference_network import InferenceNetwork, InputNormalizat
 from drone_seg.models.metrics import SegmentationScores
 from drone_seg.models.networks import build_network
 from drone_seg.models.optim import parameter_groups
+from drone_seg.schema import Model
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +49,23 @@ class SegmentationModule(L.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        spec = Model.model_validate(model)  # the defaults are conf/model's, checked once
         self.net = build_network(
-            name=model["name"],
+            name=spec.name,
             num_classes=num_classes,
-            weights=model.get("weights"),
-            weights_backbone=model.get("weights_backbone"),
-            aux_loss=model.get("aux_loss", True),
-            bn_momentum=model.get("bn_momentum"),
-            encoder=model.get("encoder"),
+            weights=spec.weights,
+            weights_backbone=spec.weights_backbone,
+            aux_loss=spec.aux_loss,
+            bn_momentum=spec.bn_momentum,
+            encoder=spec.encoder,
         )
-        self.aux_weight = float(model.get("aux_weight", 0.5))
-        self.channels_last = bool(model.get("channels_last", False))
+        self.aux_weight = spec.aux_weight
+        self.channels_last = spec.channels_last
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
-        if model.get("compile", False):
+        if spec.compile:
             self.net.compile()
-        self.normalization = InputNormalization(
-            model.get("mean", (0.485, 0.456, 0.406)), model.get("std", (0.229, 0.224, 0.225))
-        )
+        self.normalization = InputNormalization(spec.mean, spec.std)
         check_targets(loss, "loss")
         self.criterion: nn.Module = instantiate(loss)
         self.seed = seed
@@ -176,7 +176,7 @@ class SegmentationModule(L.LightningModule):
         """The configured optimizer over the three parameter groups, and its schedule (None
         without one) over `total_steps` optimizer steps."""
         config = dict(self.hparams.optimizer)
-        groups = parameter_groups(self.net, float(config.get("weight_decay", 0.0)))
+        groups = parameter_groups(self.net, float(config["weight_decay"]))
         optimizer = instantiate(config, _partial_=True)(groups)
         if not self.hparams.scheduler:
             return optimizer, None

@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from torch import nn
 
-from drone_seg.errors import ConfigError
 from drone_seg.models.adapter import SegmentationNetwork
 from drone_seg.models.smp_networks import SMP_ARCHITECTURES, build_smp
 from drone_seg.models.spec import NetworkSpec
@@ -39,8 +38,6 @@ def build_network(
     `bn_momentum` overrides every BatchNorm's momentum (MobileNetV3 uses 0.01, too slow to settle
     when training from scratch for a few hundred steps); null keeps the library's.
     """
-    if name not in BUILDERS:
-        raise ConfigError(f"model.name={name} is not one of {', '.join(NETWORKS)}")
     spec = NetworkSpec(name, num_classes, weights, weights_backbone, aux_loss, encoder)
     network = BUILDERS[name](spec)
     if bn_momentum is not None:

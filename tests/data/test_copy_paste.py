@@ -130,8 +130,6 @@ def test_probability_and_off_switches() -> None:
     nothing = copy_paste(samples, classes=["drone"])  # no image holds a drone
     out = nothing(0, 3, image, mask, Recorder(samples))
     assert out[0] is image and out[1] is mask
-    with pytest.raises(ConfigError, match=r"^augment\.copy_paste\.placement=left is not one of"):
-        copy_paste(samples, placement="left")
     with pytest.raises(ConfigError, match=r"^augment\.copy_paste\.classes=\[boat,ship\]: 'ship'"):
         copy_paste(samples, classes=["boat", "ship"])
 

@@ -9,7 +9,6 @@ import math
 import pytest
 import torch
 
-from drone_seg.errors import ConfigError
 from drone_seg.inference.predictor import Tiling, blend_window, size_pair, tile_starts
 
 
@@ -47,23 +46,6 @@ def test_the_blend_window_is_made_on_the_models_device() -> None:
 )
 def test_valid_tilings_are_accepted(size: tuple[int, int], overlap: int, scale: float) -> None:
     assert Tiling(size, overlap, scale).size == size
-
-
-@pytest.mark.parametrize(
-    ("size", "overlap", "scale", "message"),
-    [
-        ((0, 5), 0, 1.0, r"^tile.size=\[0, 5\] and tile.scale must be positive$"),
-        ((4, 4), 0, 0.0, r"^tile.size=\[4, 4\] and tile.scale must be positive$"),
-        ((4, 4), 0, -1.0, "must be positive"),
-        ((4, 6), 4, 1.0, r"^tile.overlap=4 must be >= 0 and smaller than tile.size \[4, 6\]$"),
-        ((4, 6), -1, 1.0, r"^tile.overlap=-1 must be >= 0"),
-    ],
-)
-def test_invalid_tilings_are_refused_naming_the_keys(
-    size: tuple[int, int], overlap: int, scale: float, message: str
-) -> None:
-    with pytest.raises(ConfigError, match=message):
-        Tiling(size, overlap, scale)
 
 
 def test_sizes_are_height_width_pairs_from_an_int_or_a_list() -> None:

@@ -12,6 +12,7 @@ import csv
 import logging
 import re
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
@@ -19,10 +20,11 @@ from drone_seg.aeroscapes_layout import TRAIN, UNUSED, VAL
 from drone_seg.data.layout import read_ids
 from drone_seg.data.splitting.stratify import group_split, pixel_split, stratified_split
 from drone_seg.errors import ConfigError, DataError
+from drone_seg.schema import Strategy
 
 log = logging.getLogger(__name__)
 
-STRATEGIES: tuple[str, ...] = ("presence", "pixels", "sequence", "official")
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
 SUBSETS: tuple[str, ...] = ("train", "val")
 _FRAME_ID = re.compile(r"^(.+)_\d+$")
 
@@ -47,7 +49,7 @@ def stratified_assignment(
             log.warning("No image id has the form SEQUENCE_FRAME: each image is its own sequence")
         is_val = group_split(counts, groups, val_fraction, seed)
     else:
-        raise ConfigError(f"data.split={strategy} is not one of {', '.join(STRATEGIES)}")
+        raise ValueError(f"no stratified split {strategy!r}: the config's schema allows none")
     return is_val.astype(np.int64)
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from drone_seg.errors import ConfigError
-
 # Local search stops after this many swaps or moves; each one strictly lowers the objective.
 MAX_STEPS = 2000
 # Seeded starts of the sequence split, the most balanced one kept. On AeroScapes' real labels (40
@@ -19,19 +17,12 @@ MAX_STEPS = 2000
 GROUP_STARTS = 4
 
 
-def check_fraction(val_fraction: float) -> None:
-    """Reject a validation fraction outside (0, 1) as a config error naming the key."""
-    if not 0.0 < val_fraction < 1.0:
-        raise ConfigError(f"data.val_fraction={val_fraction} must lie strictly between 0 and 1")
-
-
 def stratified_split(presence: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
     """Return "is val" for a multilabel-stratified split of images on class presence.
 
     `presence` is an (images, classes) boolean table; val holds exactly round(val_fraction x
     images). Iterative stratification (Sechidis et al., 2011), see `iterative_stratification`.
     """
-    check_fraction(val_fraction)
     presence = np.asarray(presence, dtype=bool)
     num_images = presence.shape[0]
     sizes = np.ones(num_images, dtype=np.int64)
@@ -112,7 +103,6 @@ def pixel_split(counts: np.ndarray, val_fraction: float, seed: int) -> np.ndarra
     Starts from the presence split and swaps train/val image pairs while that lowers the squared
     deviation, per class, of val's share of its images and of its pixels from val's share of images.
     """
-    check_fraction(val_fraction)
     counts = np.asarray(counts, dtype=np.int64)
     is_val = stratified_split(counts > 0, val_fraction, seed)
     sizes = np.ones(len(counts), dtype=np.int64)
@@ -131,7 +121,6 @@ def group_split(
     as a start's first assignment got. A large group only swaps with one of about its size, so one
     search can stay stuck with it on the wrong side: the best of `GROUP_STARTS` seeded starts wins.
     """
-    check_fraction(val_fraction)
     counts = np.asarray(counts, dtype=np.int64)
     names, group_of = np.unique(np.asarray(groups), return_inverse=True)
     group_counts = np.zeros((len(names), counts.shape[1]), dtype=np.int64)
