@@ -101,6 +101,9 @@ def test_baseline_recipe_runs_one_step_offline(train_config) -> None:
         "data.num_workers=0",
         "augment.crop_size=[64,64]",
         "augment.val_size=[96,160]",
+        # 10 flights of 4, each class allotted to whole flights (the AeroScapes twin): val needs
+        # half of them to hold every class
+        "data.val_fraction=0.5",
     )
     assert cfg.model.name == "deeplabv3_resnet101" and cfg.data.split == "sequence"
     train(cfg)
@@ -128,6 +131,7 @@ def test_the_strong_aeroscapes_recipes_run_one_step_offline(
         "data.num_workers=0",
         "augment.crop_size=[64,64]",
         "augment.val_size=[96,160]",
+        "data.val_fraction=0.5",  # as in the baseline test: every class's flights in val
     )
     assert cfg.model.name == network and cfg.data.sampler == "rare_class"
     assert cfg.augment.class_aware_crop.p == 0.5 and "ema" in cfg.callbacks
