@@ -53,12 +53,13 @@ def check_confined(config: DictConfig, given: Iterable[str], run: Path, source: 
 
 
 def check_data_confined(config: DictConfig, given: Iterable[str], source: str) -> None:
-    """The data keys that write: a missing synthetic set is rendered only inside
+    """The data keys that write: a missing synthetic set (data.root null) is rendered only inside
     `paths.data_dir` (an existing one is only read), and a statistics cache folder other than
     the default is taken only from the command line."""
     given = tuple(given)
     data_dir = Path(config.paths.data_dir).resolve()
-    synthetic = OmegaConf.select(config, "data.synthetic.dir")
+    rendered = OmegaConf.select(config, "data.root") is None  # data.root=DIR: only read
+    synthetic = OmegaConf.select(config, "data.synthetic.dir") if rendered else None
     if (
         synthetic
         and not _given("data.synthetic.dir", given)

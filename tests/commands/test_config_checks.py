@@ -20,9 +20,10 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pydantic import BaseModel
 
+from drone_seg import schema
 from drone_seg.classes import NUM_CLASSES
 from drone_seg.cli import CONFIG_DIR
-from drone_seg.config_checks import COMMANDS, built, check_config, schema
+from drone_seg.config_checks import COMMANDS, built, check_config
 from drone_seg.errors import ConfigError
 
 CONF = Path(CONFIG_DIR)

@@ -23,6 +23,7 @@ from PIL import Image
 
 from drone_seg.bench.config import build_module
 from drone_seg.classes import NUM_CLASSES
+from drone_seg.config_checks import check_config
 from drone_seg.data.io import read_image
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.inference import rle
@@ -194,7 +195,7 @@ def test_no_input_files_is_a_one_line_error(predict_config, tmp_path: Path) -> N
 def test_bad_tiling_is_a_config_error(predict_config, full_hd_folder: Path) -> None:
     cfg = predict_config(f"input={full_hd_folder}", "tile.enabled=true", "tile.overlap=512")
     with pytest.raises(ConfigError, match=r"tile\.overlap"):
-        predict(cfg)
+        check_config(cfg, "predict")
 
 
 def test_non_empty_output_is_refused_without_overwrite(predict_config, full_hd_folder) -> None:

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from drone_seg.data.splitting.stratify import group_split, pixel_split, stratified_split
-from drone_seg.errors import ConfigError
 
 
 def random_presence(num_images: int, seed: int = 0) -> np.ndarray:
@@ -37,12 +36,6 @@ def test_same_seed_same_split_other_seed_other_split() -> None:
     first = stratified_split(presence, 0.2, seed=7)
     assert np.array_equal(first, stratified_split(presence, 0.2, seed=7))
     assert not np.array_equal(first, stratified_split(presence, 0.2, seed=8))
-
-
-@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1])
-def test_fraction_outside_open_interval_is_a_config_error(fraction: float) -> None:
-    with pytest.raises(ConfigError, match=r"data.val_fraction"):
-        stratified_split(random_presence(10), fraction, seed=0)
 
 
 def test_a_class_in_two_images_gets_one_on_each_side() -> None:

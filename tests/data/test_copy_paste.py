@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from drone_seg.aeroscapes_layout import TRAIN
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.copy_paste import CopyPaste, paste
 from drone_seg.data.dataset import SegmentationDataset
 from drone_seg.errors import ConfigError
@@ -181,11 +183,13 @@ def test_training_with_class_aware_crops_and_copy_paste(train_config, tmp_path: 
 
 
 def test_defaults_and_the_donor_count_in_the_log(caplog) -> None:
-    """`placement` defaults to same and `connected` to off; start-up logs each class's donor
+    """The shipped `placement` (same) and `connected` (off); start-up logs each class's donor
     count, and warns when no training image holds any of the classes."""
     samples = donors()
     caplog.set_level("INFO", logger="drone_seg.data.copy_paste")
-    tool = CopyPaste.from_config({"p": 1, "classes": ["boat", "animal"]}, counts_of(samples))
+    shipped = OmegaConf.load(Path(CONFIG_DIR) / "augment" / "_common.yaml").copy_paste
+    config = {**OmegaConf.to_container(shipped), "p": 1, "classes": ["boat", "animal"]}
+    tool = CopyPaste.from_config(config, counts_of(samples))
     assert tool is not None
     assert (tool.p, tool.placement, tool.connected) == (1.0, "same", False)
     assert [list(h) for h in tool.holders] == [[1, 2], [3]]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from drone_seg.aeroscapes_layout import write_official_lists
 from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.splitting.assignment import (
@@ -19,7 +20,6 @@ from drone_seg.data.splitting.assignment import (
     read_split_file,
     sequence_of,
     stratified_assignment,
-    write_official_lists,
     write_split_file,
 )
 from drone_seg.data.splitting.checks import (
