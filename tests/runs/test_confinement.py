@@ -217,6 +217,8 @@ def test_a_local_mlflow_store_inside_the_run_is_accepted(resumed) -> None:
 def test_data_keys_that_write_stay_in_the_data_folder(resumed, tmp_path: Path) -> None:
     config = resumed()
     config.data.synthetic = {"dir": str(tmp_path / "elsewhere" / "synthetic"), "num_images": 4}
+    check_data_confined(config, [], SOURCE)  # data.root set: the synthetic set is not used
+    config.data.root = None
     with pytest.raises(ConfigError, match=r"data\.synthetic\.dir"):
         check_data_confined(config, [], SOURCE)
     check_data_confined(config, ["data.synthetic.dir"], SOURCE)
