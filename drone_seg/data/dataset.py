@@ -39,7 +39,8 @@ class SegmentationDataset(Dataset):
     Images and masks stay uint8 so that batches cross to the device small (4x and 8x fewer bytes
     than float32 and int64); the module normalizes images and widens masks there. `copy_paste`
     (training only) acts on keys that carry a seed, before `transform`. JPEGs reach `transform`
-    encoded (`EncodedPipeline`): a first crop that shrinks enough decodes them at reduced scale.
+    encoded (`EncodedPipeline`): a first crop that shrinks enough decodes them at reduced scale;
+    a sample copy-paste pastes into is decoded whole (the paste is at native resolution).
     """
 
     def __init__(
@@ -62,7 +63,7 @@ class SegmentationDataset(Dataset):
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
         """Return sample `key`, or sample `key[0]` augmented with random seed `key[1]`."""
         index, seed = key if isinstance(key, tuple) else (key, None)
-        pasting = seed is not None and self.copy_paste is not None
+        pasting = seed is not None and self.copy_paste is not None and self.copy_paste.pastes(seed)
         image, mask = self.read(index) if pasting else self.read_encoded(index)
         if pasting:
             image, mask = self.copy_paste(index, seed, image, mask, self.read)

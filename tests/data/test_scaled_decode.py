@@ -17,6 +17,7 @@ from PIL import Image
 
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.class_aware_crop import ClassAwareRandomResizedCrop
+from drone_seg.data.copy_paste import CopyPaste
 from drone_seg.data.dataset import SegmentationDataset
 from drone_seg.data.io import EncodedImage, read_encoded, read_image, read_mask
 from drone_seg.data.layout import find_samples
@@ -139,6 +140,35 @@ def test_the_dataset_pipeline_gives_what_the_plain_pipeline_gives(scenes: Path) 
             assert np.array_equal(ours["mask"].numpy(), theirs["mask"].numpy())
             difference = (ours["image"].int() - theirs["image"].int()).abs()
             assert (not difference.any()) if exact else difference.float().mean() <= 8
+
+
+def test_with_copy_paste_only_the_samples_it_pastes_into_are_decoded_whole(
+    scenes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    samples = find_samples(scenes, "JPEGImages", "SegmentationClass")
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", ["augment.crop_size=[48,48]", "augment=light"])
+    counts = np.zeros((len(samples), 12), np.int64)
+    for index, path in enumerate(samples.mask_paths):
+        counts[index] = np.bincount(read_mask(path).ravel(), minlength=256)[:12]
+    paste = CopyPaste.from_config({**cfg.augment.copy_paste, "p": 0.5}, counts)
+    assert paste is not None
+    pasting = SegmentationDataset(scenes, samples, instantiate(cfg.augment.train), paste)
+    plain = SegmentationDataset(scenes, samples, instantiate(cfg.augment.train))
+    whole: list[int] = []
+    read = SegmentationDataset.read
+    monkeypatch.setattr(
+        SegmentationDataset, "read", lambda self, i: whole.append(i) or read(self, i)
+    )
+    coins = [paste.pastes(seed) for seed in range(12)]
+    assert any(coins) and not all(coins)
+    for seed, coin in enumerate(coins):
+        whole.clear()
+        ours = pasting[(seed % len(samples), seed)]
+        assert bool(whole) == coin  # the sample, then its donor, read whole only when pasting
+        if not coin:  # no paste: the scaled decode, as without copy-paste
+            theirs = plain[(seed % len(samples), seed)]
+            assert np.array_equal(ours["image"].numpy(), theirs["image"].numpy())
 
 
 def test_a_png_image_is_decoded_at_once_and_cropped_as_before(tmp_path: Path) -> None:
