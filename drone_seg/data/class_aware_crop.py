@@ -24,6 +24,7 @@ import albumentations as A
 import numpy as np
 
 from drone_seg.data.rare_classes import class_ids
+from drone_seg.data.scaled_decode import DecodesAtScale
 
 # The config key the class names come from, named in errors.
 CLASSES_KEY = "augment.class_aware_crop.classes"
@@ -95,9 +96,9 @@ def window_holding(
     return left, top, left + width, top + height
 
 
-class ClassAwareRandomResizedCrop(RarePixelWindow, A.RandomResizedCrop):
+class ClassAwareRandomResizedCrop(RarePixelWindow, DecodesAtScale, A.RandomResizedCrop):
     """albumentations.RandomResizedCrop whose window holds a rare pixel with probability
-    `rare_p`."""
+    `rare_p`; given a JPEG still encoded, it decodes it at the scale its shrink allows."""
 
 
 class ClassAwareRandomCrop(RarePixelWindow, A.RandomCrop):

@@ -72,13 +72,18 @@ class CopyPaste:
         connected = bool(config.get("connected", False))
         return cls(float(config["p"]), classes, holders, connected, placement)
 
+    def pastes(self, seed: int) -> bool:
+        """Whether the coin of sample seed `seed` (the first draw of `__call__`) says to paste:
+        the dataset decodes whole images only for those samples."""
+        return np.random.default_rng([seed, STREAM]).random() < self.p
+
     def __call__(
         self, index: int, seed: int, image: np.ndarray, mask: np.ndarray, read: Reader
     ) -> tuple[np.ndarray, np.ndarray]:
         """Sample `index`'s image and mask with, with probability p, a donor's pixels pasted;
         `read(i)` reads training sample i's image and mask."""
         rng = np.random.default_rng([seed, STREAM])
-        if rng.random() >= self.p:
+        if rng.random() >= self.p:  # the coin of `pastes`
             return image, mask
         choices = [(c, h[h != index]) for c, h in zip(self.classes, self.holders, strict=True)]
         choices = [(int(c), h) for c, h in choices if h.size]

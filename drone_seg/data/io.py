@@ -1,30 +1,45 @@
 """Reading images and masks from disk, the way the rest of the project expects them.
 
-Orientation policy: pixels are used as stored, the EXIF orientation tag ignored, for images (OpenCV
-with `IMREAD_IGNORE_ORIENTATION`) and masks (PIL, which never applies it) alike, in training,
-evaluation and prediction: AeroScapes and common label tools label the stored pixels. Every file
-is decoded completely: a JPEG cut short, which libjpeg would fill with grey, is an error naming it.
+Orientation policy: pixels are used as stored, the EXIF orientation tag ignored, for images
+(simplejpeg never applies it, OpenCV with `IMREAD_IGNORE_ORIENTATION`) and masks (PIL, which never
+applies it) alike, in training, evaluation and prediction: AeroScapes and common label tools label
+the stored pixels. Every file is read completely: a JPEG cut short, which libjpeg would fill with
+grey, is an error naming it.
+
+JPEGs are decoded by simplejpeg (libjpeg-turbo; about twice OpenCV's rate in the bench's data
+suite, docs/benchmarks.md), other formats and JPEGs it refuses (CMYK...) by OpenCV. `read_encoded`
+leaves a JPEG encoded (`EncodedImage`), so that a crop can decode it at 1/2, 1/4 or 1/8 scale.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image
 
 from drone_seg.data.masks import decode_mask
 from drone_seg.errors import DataError
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
-# OpenCV would rotate JPEGs (and, from 5.0, PNGs) by their EXIF tag; masks are read by PIL, which
-# does not: both ignore it, so that an image and its mask stay aligned.
-IMREAD_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+# OpenCV would rotate JPEGs (and, from 5.0, PNGs) by their EXIF tag: it is told to ignore it in
+# every mode below. Masks are read by PIL, which ignores it too: an image and its mask stay aligned.
+# The modes by scale denominator (DCT-scaled for JPEGs), for files simplejpeg refuses.
+_REDUCED = {
+    1: cv2.IMREAD_COLOR,
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
 ORIENTATION_TAG = 0x0112  # EXIF orientation: 1 is "as stored", 2..8 flips and rotations
 # JPEG markers without a length field: TEM and the restart markers RST0..RST7.
 _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})
 _SOS, _EOI = 0xDA, b"\xff\xd9"
+# JPEG colour spaces simplejpeg converts to RGB (not CMYK or YCCK, which OpenCV decodes).
+_RGB_CONVERTIBLE = frozenset({"Gray", "YCbCr", "RGB"})
 
 
 def is_image_file(path: Path) -> bool:
@@ -53,9 +68,41 @@ def jpeg_is_complete(data: bytes) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class EncodedImage:
+    """A JPEG read and checked complete, not yet decoded: its stored size from its header, its
+    pixels on demand, whole or at 1/`denominator` scale (libjpeg-turbo's DCT scaling)."""
+
+    path: Path
+    data: bytes
+    shape: tuple[int, int, int]  # (height, width, 3), as decoded
+
+    def decode(self, denominator: int = 1) -> np.ndarray:
+        """RGB uint8 (ceil(H / denominator), ceil(W / denominator), 3), as stored; `denominator`
+        is 1, 2, 4 or 8. A file the decoder refuses is a one-line `DataError` naming it."""
+        height, width = (-(-side // denominator) for side in self.shape[:2])
+        try:
+            image = simplejpeg.decode_jpeg(self.data, "RGB", min_height=height, min_width=width)
+        except ValueError:  # e.g. corrupt data libjpeg-turbo could only guess at: OpenCV decides
+            return _decode_opencv(self.data, self.path, _REDUCED[denominator])
+        if image.shape[:2] != (height, width):
+            raise DataError(
+                f"cannot read image {self.path} at 1/{denominator} scale: the decoder gave "
+                f"{image.shape[1]}x{image.shape[0]}, not {width}x{height}; replace it"
+            )
+        return image
+
+
 def read_image(path: Path) -> np.ndarray:
     """Return the image at `path` fully decoded, as stored (EXIF orientation ignored), as an RGB
     uint8 array (H, W, 3); a missing, truncated or undecodable file is a one-line `DataError`."""
+    image = read_encoded(path)
+    return image.decode() if isinstance(image, EncodedImage) else image
+
+
+def read_encoded(path: Path) -> EncodedImage | np.ndarray:
+    """The image at `path`, checked as `read_image` checks it: a colour or grey JPEG left encoded
+    (`decode()` gives its pixels), any other file decoded (RGB uint8, H x W x 3) by OpenCV."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError as error:
@@ -64,8 +111,21 @@ def read_image(path: Path) -> np.ndarray:
         raise DataError(f"cannot read image {path} ({error.strerror}): check the file") from error
     if not jpeg_is_complete(data):
         raise DataError(f"cannot read image {path}: the JPEG is truncated; replace it or remove it")
+    if data.startswith(b"\xff\xd8"):
+        try:
+            height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+        except ValueError:
+            colorspace = ""  # a header libjpeg-turbo refuses: OpenCV names what is wrong
+        if colorspace in _RGB_CONVERTIBLE:
+            return EncodedImage(Path(path), data, (height, width, 3))
+    return _decode_opencv(data, path)
+
+
+def _decode_opencv(data: bytes, path: Path, mode: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """Decode `data` with OpenCV in `mode` (full or reduced colour), as stored, to RGB uint8."""
     try:
-        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), IMREAD_FLAGS)
+        flags = mode | cv2.IMREAD_IGNORE_ORIENTATION
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     except cv2.error as error:
         reason = str(error).strip().splitlines()[-1].rpartition("error: ")[2]
         raise DataError(

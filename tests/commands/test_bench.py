@@ -10,9 +10,11 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
 
 from drone_seg.bench import timing
 from drone_seg.bench.config import train_overrides
+from drone_seg.bench.data import crop_last
 from drone_seg.bench.results import markdown_table
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
@@ -22,6 +24,10 @@ from helpers.networks import SMALL_ENCODERS
 
 TINY_TIMING = ("warmup=1", "repeats=2", "batch_size=2")
 SMP_NETWORKS = ["unet", "deeplabv3plus", "upernet", "segformer"]
+DECODE_ROWS = [
+    f"decode image ({name})"
+    for name in ("opencv", "pil", "torchvision", "simplejpeg", "simplejpeg, 1/2 scale")
+]
 
 
 def run_bench(tmp_path: Path, *overrides: str) -> dict:
@@ -94,17 +100,35 @@ def test_data_suite_measures_decoders_augments_and_the_loader(tmp_path: Path) ->
     )  # fmt: skip
     rows = document["rows"]
     assert [row["name"] for row in rows] == [
-        "decode image (opencv)", "decode image (pil)", "decode image (torchvision)",
-        "none", "light", "baseline", "baseline loader",
+        *DECODE_ROWS, "none", "light", "baseline", "baseline, crop last (the seed's way)",
+        "baseline loader",
     ]  # fmt: skip
     assert all(row["img/s"] > 0 for row in rows)
-    assert [row["workers"] for row in rows] == [1, 1, 1, 1, 1, 1, 1]
+    assert [row["workers"] for row in rows] == [1] * 9 + [1]
+    # The baseline row's rate over the seed's way's, a median of ratios of rounds taken in turns.
+    baseline, seed_way = rows[7], rows[8]
+    assert baseline["x seed's way"] > 0 and "x seed's way" not in seed_way
     # The synthetic set rendered at image_size x num_images: 128 wide, 96 high.
     images = tmp_path / "data" / "synthetic-12x128x96-seed0" / "JPEGImages"
     assert len(list(images.glob("*.jpg"))) == 12
     settings = document["settings"]
     assert settings["suite"] == "data" and settings["crop_size"] == [64, 64]
     assert settings["overrides"] == ["data.num_workers=1", f"paths.root_dir={tmp_path}"]
+
+
+def test_the_seeds_way_is_baselines_own_list_with_its_crop_moved_last() -> None:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=["augment=baseline", "seed=7"])
+    train = cfg.augment.train
+    seed_way = crop_last(train)
+    targets = [transform._target_ for transform in train.transforms]
+    assert targets[0] == "drone_seg.data.class_aware_crop.ClassAwareRandomResizedCrop"
+    assert [transform._target_ for transform in seed_way.transforms] == [*targets[1:], targets[0]]
+    assert seed_way.transforms[-1].size == list(cfg.augment.crop_size) and seed_way.seed == 7
+    flip_first = OmegaConf.create({"transforms": [{"_target_": "albumentations.HorizontalFlip"}]})
+    with pytest.raises(ValueError, match="HorizontalFlip, not a crop"):
+        crop_last(flip_first)
 
 
 def test_data_suite_reads_a_real_data_root(tmp_path: Path, synthetic_root: Path) -> None:
@@ -114,9 +138,7 @@ def test_data_suite_reads_a_real_data_root(tmp_path: Path, synthetic_root: Path)
         "augments=[none]", "crop_size=[64,64]", "data_batches=1", "data.num_workers=0",
     )  # fmt: skip
     names = [row["name"] for row in document["rows"]]
-    assert names == [
-        "decode image (opencv)", "decode image (pil)", "decode image (torchvision)", "none",
-    ]  # fmt: skip
+    assert names == [*DECODE_ROWS, "none"]  # no baseline: no seed's-way row
     assert not (tmp_path / "data").exists()  # no synthetic set rendered
     assert f"data.root={synthetic_root}" in document["settings"]["overrides"]
 

@@ -9,13 +9,14 @@ import sys
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 from torch.utils.data import DataLoader
 
 from drone_seg.data.dataset import SampleError, SegmentationDataset
-from drone_seg.data.io import jpeg_is_complete, read_image, read_mask
+from drone_seg.data.io import EncodedImage, jpeg_is_complete, read_encoded, read_image, read_mask
 from drone_seg.data.layout import find_samples
 from drone_seg.data.source import DataSource
 from drone_seg.errors import DataError
@@ -222,3 +223,20 @@ def test_a_worker_that_cannot_read_a_file_reports_one_line_naming_it(
     assert isinstance(caught.value, SampleError)
     expected = f"cannot read image {samples.image_paths[2]}: the JPEG is truncated"
     assert str(caught.value) == f"{expected}; replace it or remove it"
+
+
+def test_a_grey_jpeg_is_read_as_rgb_and_a_cmyk_one_by_opencv(tmp_path: Path) -> None:
+    """simplejpeg converts grey JPEGs itself; CMYK ones, which it refuses, go to OpenCV."""
+    rng = np.random.default_rng(1)
+    pixels = cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8), (9, 9), 3)
+    Image.fromarray(pixels).convert("L").save(tmp_path / "grey.jpg", quality=95)
+    Image.fromarray(pixels).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)
+    assert isinstance(read_encoded(tmp_path / "grey.jpg"), EncodedImage)
+    grey = read_image(tmp_path / "grey.jpg")
+    assert grey.shape == (96, 128, 3) and grey.dtype == np.uint8
+    assert np.array_equal(grey[..., 0], grey[..., 2])
+    with Image.open(tmp_path / "grey.jpg") as image:
+        assert np.abs(grey[..., 0].astype(int) - np.asarray(image)).max() <= 1
+    assert isinstance(read_encoded(tmp_path / "cmyk.jpg"), np.ndarray)
+    cmyk = read_image(tmp_path / "cmyk.jpg")
+    assert cmyk.shape == (96, 128, 3) and cmyk.dtype == np.uint8
