@@ -39,11 +39,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Lightning are imported here, once the config has passed its checks (a fast `--help` too).
     """
     import lightning as L
+    from lightning.pytorch.accelerators import CPUAccelerator
     from lightning.pytorch.utilities import rank_zero_only
 
     from drone_seg.callbacks.best_metrics import BestMetricsWriter
     from drone_seg.callbacks.run_record import RunRecordKeeper
     from drone_seg.config_checks import built
+    from drone_seg.cpu_features import precision_note
     from drone_seg.models.module import module_from_config
     from drone_seg.runs.checkpoint import make_record, read_record
     from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
@@ -75,6 +77,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logger=loggers,
         plugins=[AtomicCheckpointIO()],
     )
+    if isinstance(trainer.accelerator, CPUAccelerator) and rank_zero_only.rank == 0:
+        log.info(precision_note(str(cfg.trainer.precision)))
     datamodule = built("data", cfg.data)
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__, {}))
     datamodule.prepare_data()

@@ -5,6 +5,7 @@ optimizer step) of each network, its model FLOP/s from the forward FLOPs that
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,11 @@ PEAK_TFLOPS: dict[str, dict[str, float]] = {
 }
 
 
+# The CPU roofline: one square matrix product of this size, per precision of the train suite.
+ROOFLINE_SIZE = 2048
+ROOFLINE_DTYPES: dict[str, torch.dtype] = {"32": torch.float32, "bf16-mixed": torch.bfloat16}
+
+
 @dataclass(frozen=True)
 class StepSettings:
     """What every network's training step is measured with."""
@@ -56,9 +62,15 @@ def bench_train(
     overrides: Sequence[str], networks: Sequence[str], settings: StepSettings
 ) -> list[Row]:
     """One row per network, each measured in a new process so that its peak memory is its own
-    (a process keeps the memory an earlier network freed)."""
+    (a process keeps the memory an earlier network freed). On the CPU, first the matmul roofline
+    in float32 and bfloat16; the networks' MFU is then their share of the measured peak."""
     spawn = multiprocessing.get_context("spawn")
-    rows = []
+    rows: list[Row] = []
+    if settings.device.type == "cpu":
+        rows = [_roofline_row(dtype, settings) for dtype in ROOFLINE_DTYPES]
+        if settings.peak_tflops is None:
+            peaks = {row["precision"]: row["TFLOP/s"] for row in rows}
+            settings = dataclasses.replace(settings, peak_tflops=peaks.get(settings.precision))
     for network in networks:
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
             rows.append(pool.submit(measure_network, network, list(overrides), settings).result())
@@ -118,6 +130,26 @@ def _training_step(
         return batch["image"].shape[0]
 
     return step
+
+
+def matmul_tflops(dtype: torch.dtype, size: int, warmup: int, repeats: int) -> float:
+    """TFLOP/s of a `size` x `size` matrix product on the CPU in `dtype` (2 FLOPs per
+    multiply-add): the dense peak the machine reaches, against which model FLOP/s are read."""
+    a, b = (torch.randn(size, size).to(dtype) for _ in range(2))
+
+    def product() -> int:
+        torch.mm(a, b)
+        return 1
+
+    return 2 * size**3 * throughput(product, warmup, repeats) / 1e12
+
+
+def _roofline_row(precision: str, settings: StepSettings) -> Row:
+    tflops = matmul_tflops(
+        ROOFLINE_DTYPES[precision], ROOFLINE_SIZE, settings.warmup, settings.repeats
+    )
+    name = f"matmul {ROOFLINE_SIZE} ({ROOFLINE_DTYPES[precision]})".replace("torch.", "")
+    return {"suite": "train", "name": name, "TFLOP/s": tflops, "precision": precision}
 
 
 def _forward_flops(module: SegmentationModule, images: torch.Tensor) -> int:

@@ -1,4 +1,5 @@
-"""Resolvers the configs use for run folders: `${drone_seg.train_run_dir:...}` and friends.
+"""Resolvers the configs use: run folders (`${drone_seg.train_run_dir:...}` and friends) and the
+CPU's training precision (`${drone_seg.cpu_precision:}`, conf/trainer/cpu.yaml).
 
 Registered when the package is imported, so every command and test composes the same names.
 """
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from drone_seg.cpu_features import cpu_precision
 from drone_seg.runs.run_dir import RunDir
 
 
@@ -41,6 +43,7 @@ def register_resolvers() -> None:
         ("drone_seg.train_run_dir", train_run_dir),
         ("drone_seg.config_subdir", config_subdir),
         ("drone_seg.job_id", job_id),
+        ("drone_seg.cpu_precision", cpu_precision),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, function, use_cache=True)

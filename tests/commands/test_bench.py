@@ -145,22 +145,34 @@ def test_data_suite_reads_a_real_data_root(tmp_path: Path, synthetic_root: Path)
 
 def test_train_suite_counts_flops_that_scale_with_pixels(tmp_path: Path) -> None:
     networks = "networks=[lraspp_mobilenet_v3_large,fcn_resnet50]"
-    small = run_bench(tmp_path, "suite=train", networks, "train_size=[64,64]")["rows"]
-    large = run_bench(tmp_path, "suite=train", networks, "train_size=[128,128]")["rows"]
+    roofline, small = _split_roofline(run_bench(tmp_path, "suite=train", networks, SMALL)["rows"])
+    large = run_bench(tmp_path, "suite=train", networks, "train_size=[128,128]")["rows"][2:]
     assert [row["name"] for row in small] == ["lraspp_mobilenet_v3_large", "fcn_resnet50"]
     for low, high in zip(small, large, strict=True):
         assert high["fwd GFLOP/img"] / low["fwd GFLOP/img"] == pytest.approx(4.0, rel=0.1)
         assert low["img/s"] > 0 and low["peak MB"] > 0
         expected = 3 * low["fwd GFLOP/img"] * low["img/s"] / 1e3
         assert low["TFLOP/s"] == pytest.approx(expected)
-        assert "MFU" not in low  # no known peak on a CPU
+        # On a CPU, MFU is the share of the float32 matmul roofline measured in the same run.
+        assert low["MFU"] == pytest.approx(low["TFLOP/s"] / roofline["32"])
     assert small[1]["fwd GFLOP/img"] > 10 * small[0]["fwd GFLOP/img"]  # ResNet-50 vs MobileNet
+
+
+SMALL = "train_size=[64,64]"
+
+
+def _split_roofline(rows: list[dict]) -> tuple[dict[str, float], list[dict]]:
+    """The CPU train suite's first two rows, the float32 and bfloat16 matmul roofline (their
+    TFLOP/s by precision), and the network rows after them."""
+    assert [row["name"] for row in rows[:2]] == ["matmul 2048 (float32)", "matmul 2048 (bfloat16)"]
+    assert all(row["TFLOP/s"] > 0 for row in rows[:2])
+    return {row["precision"]: row["TFLOP/s"] for row in rows[:2]}, rows[2:]
 
 
 def test_train_suite_measures_the_smp_networks_offline(tmp_path: Path) -> None:
     """Each smp network of the default list, with its default encoder and random weights."""
     networks = f"networks=[{','.join(SMP_NETWORKS)}]"
-    rows = run_bench(tmp_path, "suite=train", networks, "train_size=[64,64]")["rows"]
+    _, rows = _split_roofline(run_bench(tmp_path, "suite=train", networks, SMALL)["rows"])
     encoders = {"unet": "resnet34", "deeplabv3plus": "resnet34"}
     encoders |= {"upernet": "tu-convnext_tiny", "segformer": "mit_b0"}
     assert [row["name"] for row in rows] == [f"{n} ({encoders[n]})" for n in SMP_NETWORKS]
