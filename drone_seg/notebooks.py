@@ -21,8 +21,7 @@ from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.source import DataSource
 from drone_seg.data.splitting.assignment import STRATEGIES
 from drone_seg.errors import DataError, DroneSegError
-from drone_seg.runs.checkpoint import RunRecord
-from drone_seg.runs.loading import inference_network, val_data
+from drone_seg.runs.checkpoint import RunRecord, inference_network, val_data
 from drone_seg.runs.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parents[1]

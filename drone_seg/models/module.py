@@ -34,7 +34,7 @@ class SegmentationModule(L.LightningModule):
     Images arrive as uint8 (4x fewer bytes to the device) and are scaled and normalized here, so
     training, evaluation, prediction and export all share one input convention. The configs are
     kept as hyperparameters; train's RunRecordKeeper adds the run record to every checkpoint, so
-    that a checkpoint alone rebuilds its network and its evaluation (`drone_seg.runs.loading`).
+    that a checkpoint alone rebuilds its network and its evaluation (`drone_seg.runs.checkpoint`).
     """
 
     def __init__(
