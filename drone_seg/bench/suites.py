@@ -15,7 +15,7 @@ from drone_seg.bench.data import SyntheticSize, bench_data
 from drone_seg.bench.infer import bench_infer
 from drone_seg.bench.memory import bench_memory
 from drone_seg.bench.overhead import bench_overhead
-from drone_seg.bench.results import Row, markdown_table, write_json
+from drone_seg.bench.results import Row, results_table, write_json
 from drone_seg.bench.timing import machine
 from drone_seg.bench.training import StepSettings, bench_train
 from drone_seg.inference.artifacts import resolve_device
@@ -66,7 +66,7 @@ def run_bench(cfg: DictConfig, overrides: Sequence[str] = ()) -> Path:
     rows: list[Row] = []
     for suite in suites:
         suite_rows = run_suite(suite, cfg, list(overrides), device)
-        print(f"\n## {suite}\n\n{markdown_table(suite_rows)}", flush=True)
+        print(f"\n## {suite}\n\n{results_table(suite_rows)}", flush=True)
         rows += suite_rows
     path = Path(cfg.out)
     write_json(path, suites, settings(cfg, overrides), machine(device), rows)
