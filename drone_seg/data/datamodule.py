@@ -105,10 +105,6 @@ class DroneDataModule(L.LightningDataModule):
         """Write `split.csv`-style `image,subset` at `path` and `<stem>_report.md` beside it."""
         return self.source.write_split(path)
 
-    def split_table(self) -> list[tuple[str, str]]:
-        """Return (image id, subset) rows, train first, as written to `split.csv`."""
-        return [(i, "train") for i in self.train_ids] + [(i, "val") for i in self.val_ids]
-
     def state_dict(self) -> dict[str, Any]:
         """Saved in every checkpoint: the epoch whose order a run resumed from it draws first
         (the next one once this epoch's training batches are done, as Lightning resumes)."""
