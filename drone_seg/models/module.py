@@ -42,10 +42,10 @@ class SegmentationModule(L.LightningModule):
         model: dict[str, Any],
         loss: dict[str, Any],
         optimizer: dict[str, Any],
-        scheduler: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None,
+        seed: int,
         num_classes: int = NUM_CLASSES,
         ignore_index: int = IGNORE_INDEX,
-        seed: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()

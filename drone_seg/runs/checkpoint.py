@@ -31,6 +31,7 @@ import torch
 from hydra.utils import instantiate
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
+from pydantic import ValidationError
 
 from drone_seg.allowlist import check_targets
 from drone_seg.classes import CLASS_NAMES, IGNORE_INDEX, PALETTE
@@ -39,6 +40,7 @@ from drone_seg.errors import ConfigError
 from drone_seg.models.inference_network import InferenceNetwork, InputNormalization
 from drone_seg.models.module import SegmentationModule
 from drone_seg.models.networks import build_network
+from drone_seg.schema import Model
 
 RECORD_KEY = "drone_seg"
 RECORD_FORMAT = 1
@@ -147,9 +149,9 @@ def make_record(
     data = OmegaConf.to_container(cfg.data, resolve=True)
     data["train_transform"], data["val_transform"] = "${augment.train}", "${augment.val}"
     for key in ("root", "split_file", "cache_dir"):
-        if data.get(key):
+        if data[key]:
             data[key] = str(Path(data[key]).resolve())
-    if data.get("synthetic"):
+    if data["synthetic"]:
         data["synthetic"]["dir"] = str(Path(data["synthetic"]["dir"]).resolve())
     config = OmegaConf.to_container(cfg, resolve=False)
     config.pop("hydra", None)
@@ -164,7 +166,7 @@ def make_record(
         "data": data,
         "augment": OmegaConf.to_container(cfg.augment, resolve=False),
         "split": {
-            "source": ", ".join(f"data.{key}={data.get(key)}" for key in split_keys),
+            "source": ", ".join(f"data.{key}={data[key]}" for key in split_keys),
             "train": list(train_ids),
             "val": list(val_ids),
         },
@@ -223,13 +225,13 @@ def offline_model_config(model: dict[str, Any]) -> dict[str, Any]:
 def inference_network(path: Path, device: torch.device) -> tuple[InferenceNetwork, RunRecord]:
     """The checkpoint's network (normalization inside, no aux head) on `device`, and its record."""
     checkpoint, record = read_record(path)
-    model = offline_model_config(record.model)
+    spec = _model_spec(record)
     net = build_network(
-        name=model["name"],
-        num_classes=int(record.hyper_parameters.get("num_classes", len(record.classes))),
-        aux_loss=model.get("aux_loss", True),
-        bn_momentum=model.get("bn_momentum"),
-        encoder=model.get("encoder"),
+        name=spec.name,
+        num_classes=int(record.hyper_parameters["num_classes"]),
+        aux_loss=spec.aux_loss,
+        bn_momentum=spec.bn_momentum,
+        encoder=spec.encoder,
     )
     weights = {
         key.removeprefix(NETWORK_PREFIX): value
@@ -237,17 +239,31 @@ def inference_network(path: Path, device: torch.device) -> tuple[InferenceNetwor
         if key.startswith(NETWORK_PREFIX)
     }
     _load_weights(net, weights, path)
-    normalization = InputNormalization(model["mean"], model["std"])
-    network = InferenceNetwork(net, normalization, bool(model.get("channels_last", False)))
+    normalization = InputNormalization(spec.mean, spec.std)
+    network = InferenceNetwork(net, normalization, spec.channels_last)
     return network.to(device), record
+
+
+def _model_spec(record: RunRecord) -> Model:
+    """The checkpoint's network config, validated as conf/model is; one line if it does not fit."""
+    try:
+        return Model.model_validate(offline_model_config(record.model))
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(
+            f"ckpt_path={record.path} has a network config this version cannot use (model."
+            f"{where}: {first['msg']}): it was not written by this version of drone_seg.train"
+        ) from error
 
 
 def evaluation_module(path: Path) -> tuple[SegmentationModule, RunRecord]:
     """The checkpoint's training module (network, allowlisted loss) on the CPU, and its record."""
     checkpoint, record = read_record(path)
+    _model_spec(record)
     hyper_parameters = dict(record.hyper_parameters)
     hyper_parameters["model"] = offline_model_config(record.model)
-    check_targets(hyper_parameters.get("loss"), f"ckpt_path={path}")
+    check_targets(hyper_parameters["loss"], f"ckpt_path={path}")
     try:
         module = SegmentationModule(**hyper_parameters)
     except TypeError as error:

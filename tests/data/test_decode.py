@@ -20,6 +20,7 @@ from drone_seg.data.layout import find_samples
 from drone_seg.data.source import DataSource
 from drone_seg.errors import DataError
 
+from helpers.data_config import data_source
 from helpers.datasets import frame_ids, image_for, scene_masks, write_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def scan(root: Path, tmp_path: Path, **folders: str) -> DataSource:
-    source = DataSource(str(root), cache_dir=str(tmp_path / "cache"), **folders)
+    source = data_source(root, cache_dir=str(tmp_path / "cache"), **folders)
     source.scan()
     return source
 

@@ -16,13 +16,14 @@ from drone_seg.data.class_weights import inverse_frequency, median_frequency, st
 from drone_seg.data.source import DataSource
 from drone_seg.errors import ConfigError, DataError
 
+from helpers.data_config import data_source
 from helpers.datasets import frame_ids, scene_masks, write_dataset
 
 IDS = frame_ids(4, 5)
 
 
 def source_of(root: Path, tmp_path: Path, **options: str) -> DataSource:
-    return DataSource(str(root), cache_dir=str(tmp_path / "cache"), **options)
+    return data_source(root, cache_dir=str(tmp_path / "cache"), **options)
 
 
 @pytest.fixture
