@@ -155,7 +155,7 @@ class SweepSummary(Callback):
     the summary.
     """
 
-    def __init__(self, metric: str = "val/dice", mode: str = "max") -> None:
+    def __init__(self, metric: str, mode: str) -> None:
         if mode not in ("max", "min"):
             raise ValueError(f"hydra.callbacks.sweep_summary.mode={mode} must be 'max' or 'min'")
         self.metric = metric

@@ -11,7 +11,7 @@ import pytest
 
 from drone_seg.runs.run_dir import read_metrics
 
-from helpers.data_config import data_options
+from helpers.shipped import data_options
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = [
@@ -28,7 +28,7 @@ from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.models.module import SegmentationModule
 from drone_seg.runs.run_dir import read_metrics
 
-from helpers.data_config import data_options
+from helpers.shipped import data_options
 
 if __name__ == "__main__":
     checkpoint, options, out, devices = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

@@ -20,7 +20,7 @@ from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler
 
 from helpers.aeroscapes_twin import HEIGHT, WIDTH, LabelTable, Twin
 from helpers.cli import run_command
-from helpers.data_config import data_source
+from helpers.shipped import data_source
 
 # Images holding each class, as dataset-ninja publishes them in stats/class_balance.json (a file
 # apart from the per-image table): they pin the table's class names to drone_seg's ids.

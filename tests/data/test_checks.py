@@ -17,8 +17,8 @@ from drone_seg.data import statistics
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import ConfigError, DataError
 
-from helpers.data_config import data_options
 from helpers.datasets import frame_ids, save_mask, scene_masks, write_dataset
+from helpers.shipped import data_options
 
 REPO = Path(__file__).resolve().parents[2]
 IDS = frame_ids(4, 5)

@@ -20,8 +20,8 @@ from drone_seg.data.layout import find_samples
 from drone_seg.data.source import DataSource
 from drone_seg.errors import DataError
 
-from helpers.data_config import data_source
 from helpers.datasets import frame_ids, image_for, scene_masks, write_dataset
+from helpers.shipped import data_source
 
 REPO = Path(__file__).resolve().parents[2]
 IDS = frame_ids(3, 4)

@@ -17,8 +17,8 @@ from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.train import train
 
-from helpers.data_config import data_options
 from helpers.datasets import frame_ids, scene_masks, write_dataset
+from helpers.shipped import data_options
 
 IDS = frame_ids(4, 5)
 MASKS = scene_masks(4, 5, 48, 64, seed=2)

@@ -16,8 +16,8 @@ from drone_seg.data.class_weights import inverse_frequency, median_frequency, st
 from drone_seg.data.source import DataSource
 from drone_seg.errors import ConfigError, DataError
 
-from helpers.data_config import data_source
 from helpers.datasets import frame_ids, scene_masks, write_dataset
+from helpers.shipped import data_source
 
 IDS = frame_ids(4, 5)
 

@@ -14,8 +14,8 @@ from PIL import Image
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.io import exif_orientation, read_image, read_mask
 
-from helpers.data_config import data_options
 from helpers.datasets import frame_ids, image_for, save_mask, scene_masks, write_dataset
+from helpers.shipped import data_options
 
 IDS = frame_ids(4, 5)
 

@@ -45,8 +45,8 @@ from drone_seg.data.splitting.stratify import (
 )
 from drone_seg.errors import ConfigError, DataError
 
-from helpers.data_config import data_options
 from helpers.datasets import frame_ids, scene_masks, write_dataset
+from helpers.shipped import data_options
 
 REPO = Path(__file__).resolve().parents[2]
 
