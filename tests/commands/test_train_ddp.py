@@ -28,15 +28,11 @@ from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.models.module import SegmentationModule
 from drone_seg.runs.run_dir import read_metrics
 
-from helpers.shipped import data_options
-
 if __name__ == "__main__":
     checkpoint, options, out, devices = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     module = SegmentationModule.load_from_checkpoint(checkpoint, map_location="cpu")
-    datamodule = DroneDataModule(
-        **json.loads(options),
-        val_transform=A.Compose([A.Resize(96, 160, interpolation=1, mask_interpolation=0)]),
-    )
+    resize = A.Compose([A.Resize(96, 160, interpolation=1, mask_interpolation=0)])
+    datamodule = DroneDataModule(**{**json.loads(options), "val_transform": resize})
     trainer = L.Trainer(
         accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto",
         logger=False, enable_checkpointing=False, enable_progress_bar=False,
