@@ -51,9 +51,8 @@ from drone_seg.reporting.class_tables import (
     comparison_table,
 )
 from drone_seg.reporting.pictures import confusion_image
-from drone_seg.runs.checkpoint import RunRecord
+from drone_seg.runs.checkpoint import RunRecord, evaluation_module, val_data
 from drone_seg.runs.confinement import check_data_confined
-from drone_seg.runs.loading import evaluation_module, val_data
 from drone_seg.runs.run_dir import write_metrics
 from drone_seg.runs.run_log import show
 

@@ -25,7 +25,7 @@ from drone_seg.inference.exporting import (
     export_torchscript,
     random_images,
 )
-from drone_seg.runs.loading import inference_network
+from drone_seg.runs.checkpoint import inference_network
 from drone_seg.runs.run_log import show
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,11 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
 from drone_seg.cli import CONFIG_DIR
-from drone_seg.data.source import DataSource
+from drone_seg.data.source import DataSource, dataset_folder
 from drone_seg.data.splitting.assignment import STRATEGIES
 from drone_seg.errors import DataError, DroneSegError
-from drone_seg.runs.checkpoint import RunRecord
-from drone_seg.runs.loading import inference_network, val_data
+from drone_seg.runs.checkpoint import RunRecord, inference_network, val_data
 from drone_seg.runs.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,13 +44,28 @@ def data_root(*overrides: str) -> Path:
     env = os.environ.get(DATA_ENV)
     if env and _is_dataset(Path(env)):
         return Path(env)
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.root_dir={REPO}", *overrides])
-    root = cfg.data.root or (cfg.data.synthetic or {}).get("dir")
+    cfg = _train_config(*overrides)
+    root = dataset_folder(cfg.data)
     if not root:
         raise DataError(f"data.root is null with {' '.join(overrides)}: add data.root=DIR")
     return Path(root)
+
+
+def _train_config(*overrides: str) -> DictConfig:
+    """conf/train.yaml as `python -m drone_seg.train <overrides>` composes it in the repository."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose("train", overrides=[f"paths.root_dir={REPO}", *overrides])
+
+
+def data_source(root: Path, **keys: Any) -> DataSource:
+    """The `DataSource` of the dataset at `root` with train's data settings (conf/data/: folders,
+    split, seeds), `keys` changed (e.g. `split="sequence"`)."""
+    data = _train_config().data
+    data.root = str(root)
+    for key, value in keys.items():
+        data[key] = value
+    return DataSource.from_config(data)
 
 
 def moved_data_root(record: RunRecord) -> str | None:
@@ -62,7 +77,7 @@ def moved_data_root(record: RunRecord) -> str | None:
         return None
     if _is_dataset(Path(env)):
         return env
-    own = record.data.get("root") or (record.data.get("synthetic") or {}).get("dir")
+    own = dataset_folder(record.data)
     moved = Path(env) / Path(own).name if own else None
     return str(moved) if moved is not None and moved.is_dir() else None
 
@@ -78,7 +93,7 @@ def split_reports(root: Path, strategies: tuple[str, ...] = STRATEGIES) -> dict[
     that cannot split it (e.g. `official` without `ImageSets/`) gives (None, why)."""
     reports = {}
     for strategy in strategies:
-        source = DataSource(str(root), split=strategy)
+        source = data_source(root, split=strategy)
         try:
             source.make_split(check_classes=False)
             reports[strategy] = (source.subset, source.split_report)

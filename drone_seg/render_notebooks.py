@@ -32,6 +32,7 @@ from jupyter_client.manager import KernelManager
 from omegaconf import OmegaConf
 from PIL import Image
 
+from drone_seg.data.source import dataset_folder
 from drone_seg.errors import ConfigError, DroneSegError
 from drone_seg.notebooks import REPO, latest_run
 from drone_seg.runs.checkpoint import read_record
@@ -155,7 +156,7 @@ def shown(path: Path, start: Path) -> str:
 def trained_on(run: Path) -> Path | None:
     """The dataset the run trained on (its best checkpoint's record), if it is still there."""
     _, record = read_record(RunDir(run).best_checkpoint, key="--run")
-    root = record.data.get("root") or (record.data.get("synthetic") or {}).get("dir")
+    root = dataset_folder(record.data)
     return Path(root) if root and Path(root).is_dir() else None
 
 

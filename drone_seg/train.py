@@ -47,8 +47,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from drone_seg.config_checks import built
     from drone_seg.cpu_features import precision_note
     from drone_seg.models.module import module_from_config
-    from drone_seg.runs.checkpoint import make_record, read_record
-    from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
+    from drone_seg.runs.checkpoint import AtomicCheckpointIO, make_record, read_record
     from drone_seg.runs.hparams import log_hparams
     from drone_seg.runs.loggers import callbacks_for_loggers, close_loggers, instantiate_loggers
     from drone_seg.runs.lr_finder import check_lr_range, find_learning_rate

@@ -63,7 +63,7 @@ def build_module(network: str, overrides: Sequence[str] = ()) -> SegmentationMod
 
 def row_name(network: str, module: SegmentationModule) -> str:
     """A row's name: the model= config, with the encoder of an smp network, e.g. unet (resnet34)."""
-    encoder = module.hparams.model.get("encoder")
+    encoder = module.hparams.model["encoder"]
     return f"{network} ({encoder})" if encoder else network
 
 

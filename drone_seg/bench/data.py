@@ -80,7 +80,7 @@ class SyntheticSize:
 def resize_synthetic(data: DictConfig, size: SyntheticSize) -> None:
     """Render the synthetic set of `data` at `size`, if `data` reads that set: with a data root
     (or a data config without a synthetic set, such as data=aeroscapes) nothing changes."""
-    if data.get("root") is None and data.get("synthetic"):
+    if data.root is None and data.synthetic:
         data.synthetic.merge_with(asdict(size))
 
 

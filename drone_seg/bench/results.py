@@ -6,22 +6,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from drone_seg.reporting.markdown import markdown_table
+
 Row = dict[str, Any]
 
 
-def markdown_table(rows: list[Row]) -> str:
+def results_table(rows: list[Row]) -> str:
     """One row per configuration; columns are the keys in first-seen order but the suite (the
     table's heading), blanks where a row lacks one. Floats keep three significant figures."""
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns and key != "suite"]
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "| " + " | ".join("---" if c in ("name", "network") else "---:" for c in columns) + " |",
-    ]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row.get(column)) for column in columns) + " |")
-    return "\n".join(lines)
+    align = "".join("l" if column in ("name", "network") else "r" for column in columns)
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    return markdown_table(columns, cells, align)
 
 
 def _cell(value: Any) -> str:

@@ -15,10 +15,11 @@ from drone_seg.bench.data import SyntheticSize, bench_data
 from drone_seg.bench.infer import bench_infer
 from drone_seg.bench.memory import bench_memory
 from drone_seg.bench.overhead import bench_overhead
-from drone_seg.bench.results import Row, markdown_table, write_json
+from drone_seg.bench.results import Row, results_table, write_json
 from drone_seg.bench.timing import machine
 from drone_seg.bench.training import StepSettings, bench_train
 from drone_seg.inference.artifacts import resolve_device
+from drone_seg.inference.predictor import size_pair
 
 SUITES: tuple[str, ...] = ("data", "train", "overhead", "infer", "memory")
 # suite=all: the throughput suites; the memory suite takes minutes at its default image sizes.
@@ -32,26 +33,26 @@ def run_suite(suite: str, cfg: DictConfig, overrides: list[str], device: torch.d
         height, width = cfg.image_size
         synthetic = SyntheticSize(height, width, cfg.num_images)
         return bench_data(
-            overrides, synthetic, list(cfg.augments), _pair(cfg.crop_size), cfg.batch_size,
+            overrides, synthetic, list(cfg.augments), size_pair(cfg.crop_size), cfg.batch_size,
             cfg.data_batches, **timing,
         )  # fmt: skip
     if suite == "train":
         settings = StepSettings(
-            cfg.batch_size, _pair(cfg.train_size), str(cfg.precision), cfg.channels_last,
+            cfg.batch_size, size_pair(cfg.train_size), str(cfg.precision), cfg.channels_last,
             cfg.compile, cfg.warmup, cfg.repeats, device, cfg.peak_tflops,
         )  # fmt: skip
         return bench_train(overrides, list(cfg.networks), settings)
     if suite == "overhead":
         return bench_overhead(
-            overrides, cfg.overhead_network, cfg.batch_size, _pair(cfg.overhead_size),
+            overrides, cfg.overhead_network, cfg.batch_size, size_pair(cfg.overhead_size),
             cfg.overhead_steps, cfg.warmup, cfg.repeats, device,
         )  # fmt: skip
     if suite == "infer":
         return bench_infer(
             overrides, list(cfg.networks), list(cfg.runtimes), cfg.infer_batch_size,
-            _pair(cfg.infer_size), cfg.opset, device=device, **timing,
+            size_pair(cfg.infer_size), cfg.opset, device=device, **timing,
         )  # fmt: skip
-    sizes = [_pair(size) for size in cfg.memory_sizes]
+    sizes = [size_pair(size) for size in cfg.memory_sizes]
     return bench_memory(
         cfg.memory_network, sizes, cfg.memory_tile, cfg.memory_overlap, cfg.memory_batch_size,
         overrides,
@@ -66,7 +67,7 @@ def run_bench(cfg: DictConfig, overrides: Sequence[str] = ()) -> Path:
     rows: list[Row] = []
     for suite in suites:
         suite_rows = run_suite(suite, cfg, list(overrides), device)
-        print(f"\n## {suite}\n\n{markdown_table(suite_rows)}", flush=True)
+        print(f"\n## {suite}\n\n{results_table(suite_rows)}", flush=True)
         rows += suite_rows
     path = Path(cfg.out)
     write_json(path, suites, settings(cfg, overrides), machine(device), rows)
@@ -83,8 +84,3 @@ def settings(cfg: DictConfig, overrides: Sequence[str]) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     """A config value as plain Python (lists), for JSON."""
     return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-
-
-def _pair(values: Sequence[int]) -> tuple[int, int]:
-    height, width = values
-    return int(height), int(width)

@@ -25,7 +25,7 @@ class BestMetricsWriter(L.Callback):
     Undefined scores (a class absent from predictions and targets) are written as null.
     """
 
-    def __init__(self, path: str | None, monitor: str = "val/dice", mode: str = "max") -> None:
+    def __init__(self, path: str | None, monitor: str, mode: str) -> None:
         if mode not in ("max", "min"):
             raise ValueError(f"callbacks.best_metrics.mode={mode} must be 'max' or 'min'")
         self.path = None if path is None else Path(path)

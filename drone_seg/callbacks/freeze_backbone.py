@@ -14,7 +14,7 @@ class FreezeBackbone(L.Callback):
     leaves them (and their weight decay) alone. Decided from the epoch number, so resuming works.
     """
 
-    def __init__(self, epochs: int = 0) -> None:
+    def __init__(self, epochs: int) -> None:
         if epochs < 0:
             raise ValueError(f"callbacks.freeze_backbone.epochs={epochs} must be >= 0")
         self.epochs = epochs

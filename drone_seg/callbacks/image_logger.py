@@ -27,9 +27,9 @@ class ValidationImageLogger(L.Callback):
 
     def __init__(
         self,
-        dirpath: str | None = None,
-        every_n_epochs: int = 1,
-        num_images: int = 4,
+        dirpath: str | None,
+        every_n_epochs: int,
+        num_images: int,
         last_epoch: bool = True,
     ) -> None:
         if every_n_epochs < 1:

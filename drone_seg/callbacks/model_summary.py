@@ -37,9 +37,7 @@ class FlopsModelSummary(RichModelSummary):
     """The summary table of the network's layers, its parameters and the FLOPs of a forward pass
     of one `input_size` image (none counted with `count_flops=false` or a compiled network)."""
 
-    def __init__(
-        self, input_size: Sequence[int], max_depth: int = 1, count_flops: bool = True
-    ) -> None:
+    def __init__(self, input_size: Sequence[int], max_depth: int, count_flops: bool) -> None:
         super().__init__(max_depth=max_depth)
         self.input_size = tuple(int(size) for size in input_size)
         self.count_flops = count_flops

@@ -51,8 +51,8 @@ class CopyPaste:
     p: float
     classes: np.ndarray
     holders: tuple[np.ndarray, ...] = field(repr=False)
-    connected: bool = False
-    placement: str = "same"
+    connected: bool
+    placement: str
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None, counts: np.ndarray) -> CopyPaste | None:
@@ -69,8 +69,7 @@ class CopyPaste:
         log.info("Copy-paste donors (training images holding each class): %s", found)
         if not any(h.size for h in holders):
             log.warning("No training image holds an augment.copy_paste class: nothing is pasted")
-        connected = bool(config.get("connected", False))
-        return cls(float(config["p"]), classes, holders, connected, placement)
+        return cls(float(config["p"]), classes, holders, bool(config["connected"]), placement)
 
     def pastes(self, seed: int) -> bool:
         """Whether the coin of sample seed `seed` (the first draw of `__call__`) says to paste:

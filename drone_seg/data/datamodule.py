@@ -12,7 +12,7 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.data import DataLoader, Sampler
 
-from drone_seg.aeroscapes_layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR, TRAIN, VAL
+from drone_seg.aeroscapes_layout import TRAIN, VAL
 from drone_seg.data.copy_paste import CopyPaste
 from drone_seg.data.dataset import SegmentationDataset, Transform
 from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler, UnpaddedEvalSampler
@@ -20,47 +20,34 @@ from drone_seg.data.source import DataSource
 
 log = logging.getLogger(__name__)
 
-# How training images are drawn each epoch: a seeded permutation, or rare-class sampling.
-
 
 class DroneDataModule(L.LightningDataModule):
     """Image/mask pairs found under `root`, checked, split (seeded) and served as loaders.
 
-    The data keys (root ... cache_dir) are `DataSource`'s: with `root=None` the synthetic set is
-    generated in its own folder; a `root` the user names is only ever read. `copy_paste` is
-    `augment.copy_paste` (see `copy_paste.py`), built over the training images' class counts.
+    The keys where the images are and how they are split (root, synthetic, ... cache_dir) go to
+    `DataSource` as `source`: with `root=None` the synthetic set is generated in its own folder;
+    a `root` the user names is only ever read. `copy_paste` is `augment.copy_paste` (see
+    `copy_paste.py`), built over the training images' class counts. Every argument is a key of
+    `conf/data/`, which holds the defaults (none are repeated here).
     """
 
     def __init__(
         self,
-        root: str | None,
-        synthetic: Mapping[str, Any] | None = None,
-        images_dir: str = IMAGES_DIR,
-        masks_dir: str = MASKS_DIR,
-        ids_file: str | None = None,
-        split: str = "presence",
-        split_file: str | None = None,
-        official_split: Mapping[str, str] | None = AEROSCAPES_SPLIT,
-        val_fraction: float = 0.2,
-        seed: int = 42,
-        split_seed: int = 42,
-        batch_size: int = 8,
-        val_batch_size: int | None = None,
-        num_workers: int = 2,
-        pin_memory: bool = False,
-        prefetch_factor: int = 2,
-        train_transform: Transform | None = None,
-        val_transform: Transform | None = None,
-        cache_dir: str | None = None,
-        sampler: str = "uniform",
-        rare_class_temperature: float = 0.01,
-        copy_paste: Mapping[str, Any] | None = None,
+        seed: int,
+        batch_size: int,
+        val_batch_size: int | None,
+        num_workers: int,
+        pin_memory: bool,
+        prefetch_factor: int,
+        train_transform: Transform | None,
+        val_transform: Transform | None,
+        sampler: str,
+        rare_class_temperature: float,
+        copy_paste: Mapping[str, Any] | None,
+        **source: Any,
     ) -> None:
         super().__init__()
-        self.source = DataSource(
-            root, synthetic, images_dir, masks_dir, ids_file, split, split_file, official_split,
-            val_fraction, split_seed, cache_dir,
-        )  # fmt: skip
+        self.source = DataSource(**source)
         self.root = self.source.root
         self.seed = seed
         self.batch_size = batch_size
@@ -104,10 +91,6 @@ class DroneDataModule(L.LightningDataModule):
     def write_split(self, path: Path) -> Path:
         """Write `split.csv`-style `image,subset` at `path` and `<stem>_report.md` beside it."""
         return self.source.write_split(path)
-
-    def split_table(self) -> list[tuple[str, str]]:
-        """Return (image id, subset) rows, train first, as written to `split.csv`."""
-        return [(i, "train") for i in self.train_ids] + [(i, "val") for i in self.val_ids]
 
     def state_dict(self) -> dict[str, Any]:
         """Saved in every checkpoint: the epoch whose order a run resumed from it draws first

@@ -77,10 +77,3 @@ def colours_to_ids(rgb: np.ndarray, path: Path) -> np.ndarray:
         )
     ids[ignored] = IGNORE_INDEX
     return ids
-
-
-def ids_to_colours(ids: np.ndarray) -> np.ndarray:
-    """Class ids (H, W) as an RGB colour mask (H, W, 3), ignore label white: the inverse mapping."""
-    table = np.full((256, 3), 255, dtype=np.uint8)
-    table[: len(PALETTE)] = PALETTE
-    return table[ids]

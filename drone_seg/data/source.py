@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from drone_seg.aeroscapes_layout import AEROSCAPES_SPLIT, IMAGES_DIR, MASKS_DIR, TRAIN, VAL
+from drone_seg.aeroscapes_layout import TRAIN, VAL
 from drone_seg.data.checks import check_labelled, check_sizes, log_encodings, log_orientations
 from drone_seg.data.layout import Samples, find_samples
 from drone_seg.data.splitting.assignment import (
@@ -37,30 +37,39 @@ from drone_seg.synthetic import generate_dataset
 log = logging.getLogger(__name__)
 
 
+def dataset_folder(data: Mapping[str, Any]) -> str | None:
+    """The folder a `data` config reads: `root`, else its synthetic set's `dir`; None if neither."""
+    if data["root"] is not None:
+        return str(data["root"])
+    return str(data["synthetic"]["dir"]) if data["synthetic"] else None
+
+
 class DataSource:
     """Image/mask pairs under `root`, checked and split (seeded, the same on every DDP rank).
 
     With `root=None` the built-in synthetic set in `synthetic["dir"]` is used, generated there if
     missing; a `root` the user names is only ever read (the statistics cache goes to `cache_dir`).
+    The arguments are the keys of `conf/data/` of the same names, whose defaults live there.
     """
 
     def __init__(
         self,
         root: str | None,
-        synthetic: Mapping[str, Any] | None = None,
-        images_dir: str = IMAGES_DIR,
-        masks_dir: str = MASKS_DIR,
-        ids_file: str | None = None,
-        split: str = "presence",
-        split_file: str | None = None,
-        official_split: Mapping[str, str] | None = AEROSCAPES_SPLIT,
-        val_fraction: float = 0.2,
-        split_seed: int = 42,
-        cache_dir: str | None = None,
+        synthetic: Mapping[str, Any] | None,
+        images_dir: str,
+        masks_dir: str,
+        ids_file: str | None,
+        split: str,
+        split_file: str | None,
+        official_split: Mapping[str, str] | None,
+        val_fraction: float,
+        split_seed: int,
+        cache_dir: str | None,
     ) -> None:
-        if root is None and not synthetic:
+        folder = dataset_folder({"root": root, "synthetic": synthetic})
+        if folder is None:
             raise DataError("data.root is null and data.synthetic is empty: set data.root=DIR")
-        self.root = Path(root) if root is not None else Path(synthetic["dir"])
+        self.root = Path(folder)
         self.synthetic = dict(synthetic) if root is None else None
         self.images_dir = images_dir
         self.masks_dir = masks_dir

@@ -17,8 +17,7 @@ import torch
 
 from drone_seg.classes import PALETTE
 from drone_seg.errors import ConfigError
-from drone_seg.models.inference_network import InferenceNetwork
-from drone_seg.runs.loading import inference_network
+from drone_seg.runs.checkpoint import inference_network
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +70,6 @@ def load_model(path: Path, device: str) -> LoadedModel:
         f"ckpt_path={path}: expected a .ckpt checkpoint, an .onnx file or a TorchScript "
         f"({', '.join(sorted(TORCHSCRIPT_SUFFIXES))}) file"
     )
-
-
-def load_checkpoint(path: Path, device: torch.device) -> InferenceNetwork:
-    """The network of a training checkpoint, ready for inference on `device` (see runs.loading)."""
-    return inference_network(path, device)[0]
 
 
 def metadata_json(size: tuple[int, int], palette: tuple[tuple[int, int, int], ...]) -> str:

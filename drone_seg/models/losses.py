@@ -167,13 +167,13 @@ class FocalDiceLoss(nn.Module):
 
     def __init__(
         self,
-        focal_weight: float = 0.5,
-        dice_weight: float = 0.5,
-        gamma: float = 2.0,
-        class_weights: Sequence[float] | None = None,
-        smooth: float = 1.0,
-        log_dice: bool = False,
-        ignore_index: int = IGNORE_INDEX,
+        focal_weight: float,
+        dice_weight: float,
+        gamma: float,
+        class_weights: Sequence[float] | None,
+        smooth: float,
+        log_dice: bool,
+        ignore_index: int,
     ) -> None:
         super().__init__()
         if focal_weight < 0:

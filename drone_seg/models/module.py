@@ -34,7 +34,7 @@ class SegmentationModule(L.LightningModule):
     Images arrive as uint8 (4x fewer bytes to the device) and are scaled and normalized here, so
     training, evaluation, prediction and export all share one input convention. The configs are
     kept as hyperparameters; train's RunRecordKeeper adds the run record to every checkpoint, so
-    that a checkpoint alone rebuilds its network and its evaluation (`drone_seg.runs.loading`).
+    that a checkpoint alone rebuilds its network and its evaluation (`drone_seg.runs.checkpoint`).
     """
 
     def __init__(
@@ -42,10 +42,10 @@ class SegmentationModule(L.LightningModule):
         model: dict[str, Any],
         loss: dict[str, Any],
         optimizer: dict[str, Any],
-        scheduler: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None,
+        seed: int,
         num_classes: int = NUM_CLASSES,
         ignore_index: int = IGNORE_INDEX,
-        seed: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()

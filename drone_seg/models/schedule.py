@@ -16,7 +16,7 @@ class OneCycleLR(torch.optim.lr_scheduler.OneCycleLR):
         self,
         optimizer: torch.optim.Optimizer,
         total_steps: int,
-        pct_start: float = 0.3,
+        pct_start: float,
         **kwargs: Any,
     ) -> None:
         if float(pct_start * total_steps) - 1 == 0 and total_steps >= 2:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from drone_seg.classes import CLASS_NAMES, SMALL_CLASSES
+from drone_seg.reporting.markdown import markdown_table
 
 # Column titles of the scores SegmentationScores computes per class.
 TITLES = {"dice": "Dice", "iou": "IoU", "precision": "Precision", "recall": "Recall"}
@@ -60,11 +61,11 @@ def comparison_table(
         for s in scores
     ]
     blocks = [class_rows(metrics, prefix, scores) for _, prefix in columns]
-    lines = ["| class | " + " | ".join(titles) + " |", "| --- |" + " ---: |" * len(titles)]
-    for index, (name, _) in enumerate(blocks[0]):
-        values = [value for block in blocks for value in block[index][1]]
-        lines.append(f"| {name} | " + " | ".join(_fmt(v) for v in values) + " |")
-    return "\n".join(lines)
+    rows = [
+        [name, *(_fmt(value) for block in blocks for value in block[index][1])]
+        for index, (name, _) in enumerate(blocks[0])
+    ]
+    return markdown_table(["class", *titles], rows, "l" + "r" * len(titles))
 
 
 def _nanmean(values: Sequence[float]) -> float:

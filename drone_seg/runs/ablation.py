@@ -22,6 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.classes import SMALL_CLASSES
+from drone_seg.reporting.markdown import markdown_table
 from drone_seg.runs.run_dir import RunDir
 from drone_seg.runs.sweep import run_dirs
 
@@ -110,9 +111,7 @@ def write_ablation_table(rows: list[dict[str, str]], sweep_dir: Path) -> str:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    lines += ["| " + " | ".join(row[column] for column in columns) + " |" for row in rows]
-    table = "\n".join(lines)
+    table = markdown_table(columns, [[row[column] for column in columns] for row in rows])
     (sweep_dir / "ablation.md").write_text(table + "\n")
     return table
 

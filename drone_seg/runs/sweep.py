@@ -20,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from drone_seg.errors import DroneSegError
+from drone_seg.reporting.markdown import markdown_table
 from drone_seg.runs.debug import debug_label
 from drone_seg.runs.run_dir import RunDir
 
@@ -134,20 +135,15 @@ def write_summary(rows: list[dict[str, str]], sweep_dir: Path) -> str:
         writer = csv.DictWriter(file, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
-    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    for row in rows:
-        cells = [_markdown_cell(column, row.get(column, "")) for column in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
+    cells = [[_markdown_cell(column, row.get(column, "")) for column in columns] for row in rows]
+    table = markdown_table(columns, cells)
     (sweep_dir / "summary.md").write_text(table + "\n")
     return table
 
 
 def _markdown_cell(column: str, value: str) -> str:
-    """Metric values to four decimals, `|` escaped so that error messages keep the table whole."""
-    if "/" in column and value:
-        value = f"{float(value):.4f}"
-    return value.replace("|", "\\|")
+    """Metric values to four decimals (`markdown_table` escapes the `|` of error messages)."""
+    return f"{float(value):.4f}" if "/" in column and value else value
 
 
 class SweepSummary(Callback):
@@ -159,7 +155,7 @@ class SweepSummary(Callback):
     the summary.
     """
 
-    def __init__(self, metric: str = "val/dice", mode: str = "max") -> None:
+    def __init__(self, metric: str, mode: str) -> None:
         if mode not in ("max", "min"):
             raise ValueError(f"hydra.callbacks.sweep_summary.mode={mode} must be 'max' or 'min'")
         self.metric = metric

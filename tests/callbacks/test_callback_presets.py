@@ -16,6 +16,8 @@ from drone_seg.models.module import module_from_config
 from drone_seg.runs.run_dir import RunDir
 from drone_seg.train import train
 
+from helpers.shipped import shipped
+
 SHORT = ("trainer.limit_train_batches=2", "trainer.limit_val_batches=2")
 ESSENTIAL = ["best_checkpoint", "last_checkpoint", "best_metrics", "model_summary"]
 DEFAULT_EXTRAS = ["lr_monitor", "images", "freeze_backbone"]
@@ -86,10 +88,14 @@ def test_the_model_summary_counts_the_flops_of_one_crop(train_config) -> None:
     module.net.backbone.eval()  # as freezing leaves it: the summary must not change the modes
     modes = [m.training for m in module.modules()]
     trainer = SimpleNamespace(strategy=None, is_global_zero=True)
-    small = FlopsModelSummary(input_size=[64, 64])._summary(trainer, module).total_flops
-    large = FlopsModelSummary(input_size=[128, 128])._summary(trainer, module).total_flops
+
+    def summary(size: int, **changes: bool):
+        options = shipped("callbacks.model_summary", input_size=[size, size], **changes)
+        return FlopsModelSummary(**options)._summary(trainer, module)
+
+    small, large = summary(64).total_flops, summary(128).total_flops
     assert [m.training for m in module.modules()] == modes
     assert small == flops(module.eval(), 64) > 10**7
     assert 3.5 < large / small < 4.5  # a convolutional network: FLOPs grow with the pixels
-    off = FlopsModelSummary(input_size=[64, 64], count_flops=False)._summary(trainer, module)
+    off = summary(64, count_flops=False)
     assert off.total_flops == 0

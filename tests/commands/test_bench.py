@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from drone_seg.bench import timing
 from drone_seg.bench.config import train_overrides
 from drone_seg.bench.data import crop_last
-from drone_seg.bench.results import markdown_table
+from drone_seg.bench.results import results_table
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 
@@ -43,8 +43,8 @@ def run_bench(tmp_path: Path, *overrides: str) -> dict:
     return document
 
 
-def test_markdown_table_has_a_column_per_key_and_blank_cells() -> None:
-    table = markdown_table(
+def test_results_table_has_a_column_per_key_and_blank_cells() -> None:
+    table = results_table(
         [
             {"suite": "x", "name": "a", "img/s": 1234.56, "ratio": 1.04567},
             {"suite": "x", "name": "b", "img/s": 12.345, "workers": 2},

@@ -14,10 +14,11 @@ import torch
 
 from drone_seg.errors import DroneSegError
 from drone_seg.export import export
-from drone_seg.inference.artifacts import load_checkpoint, load_model
+from drone_seg.inference.artifacts import load_model
 from drone_seg.inference.exporting import export_difference, random_images
 from drone_seg.inference.predictor import Predictor
 from drone_seg.predict import predict
+from drone_seg.runs.checkpoint import inference_network
 
 from helpers.trained import agreement, compose_config, trained_checkpoint
 
@@ -32,7 +33,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_root: Path) -
 
 @pytest.fixture(scope="module")
 def eager(checkpoint: Path) -> torch.nn.Module:
-    return load_checkpoint(checkpoint, torch.device("cpu"))
+    return inference_network(checkpoint, torch.device("cpu"))[0]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_onnx_and_eager_predictions_agree(onnx_file: Path, checkpoint: Path, syn
 
 def test_the_check_sees_an_export_that_differs_from_eager(onnx_file: Path, checkpoint) -> None:
     inputs = [random_images((1, *EXPORT_SIZE), torch.Generator().manual_seed(2))]
-    module = load_checkpoint(checkpoint, torch.device("cpu"))
+    module = inference_network(checkpoint, torch.device("cpu"))[0]
     assert export_difference(onnx_file, module, inputs) < 1e-4
     with torch.no_grad():
         module.net.classifier.high_classifier.bias += 1e-3

@@ -11,6 +11,8 @@ import pytest
 
 from drone_seg.runs.run_dir import read_metrics
 
+from helpers.shipped import data_options
+
 REPO = Path(__file__).resolve().parents[2]
 SMALL = [
     "augment.crop_size=[64,64]", "augment.val_size=[96,160]", "data.batch_size=2",
@@ -27,12 +29,10 @@ from drone_seg.models.module import SegmentationModule
 from drone_seg.runs.run_dir import read_metrics
 
 if __name__ == "__main__":
-    checkpoint, root, out, devices = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    checkpoint, options, out, devices = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     module = SegmentationModule.load_from_checkpoint(checkpoint, map_location="cpu")
-    datamodule = DroneDataModule(
-        root=root, val_fraction=0.225, val_batch_size=2, num_workers=0,
-        val_transform=A.Compose([A.Resize(96, 160, interpolation=1, mask_interpolation=0)]),
-    )
+    resize = A.Compose([A.Resize(96, 160, interpolation=1, mask_interpolation=0)])
+    datamodule = DroneDataModule(**{**json.loads(options), "val_transform": resize})
     trainer = L.Trainer(
         accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto",
         logger=False, enable_checkpointing=False, enable_progress_bar=False,
@@ -67,7 +67,15 @@ def test_ddp_cpu_writes_the_same_kind_of_run_directory(ddp_run: Path) -> None:
 def validate(tmp_path: Path, checkpoint: Path, root: Path, devices: int) -> dict[str, float]:
     script, out = tmp_path / "validate.py", tmp_path / f"metrics_{devices}.json"
     script.write_text(VALIDATE)
-    command = [sys.executable, str(script), str(checkpoint), str(root), str(out), str(devices)]
+    options = data_options(root, val_fraction=0.225, val_batch_size=2, num_workers=0)
+    command = [
+        sys.executable,
+        str(script),
+        str(checkpoint),
+        json.dumps(options),
+        str(out),
+        str(devices),
+    ]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(out.read_text())

@@ -28,8 +28,7 @@ from drone_seg.errors import ConfigError, DataError, DroneSegError
 from drone_seg.eval import evaluate
 from drone_seg.export import export
 from drone_seg.predict import predict
-from drone_seg.runs.checkpoint import read_record
-from drone_seg.runs.checkpoint_io import AtomicCheckpointIO
+from drone_seg.runs.checkpoint import AtomicCheckpointIO, read_record
 from drone_seg.runs.run_dir import RunDir, read_metrics
 from drone_seg.train import train
 

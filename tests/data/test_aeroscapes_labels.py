@@ -17,10 +17,10 @@ import pytest
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.data.class_weights import inverse_frequency, median_frequency
 from drone_seg.data.samplers import RareClassSampler, SeededTrainSampler
-from drone_seg.data.source import DataSource
 
 from helpers.aeroscapes_twin import HEIGHT, WIDTH, LabelTable, Twin
 from helpers.cli import run_command
+from helpers.shipped import data_source
 
 # Images holding each class, as dataset-ninja publishes them in stats/class_balance.json (a file
 # apart from the per-image table): they pin the table's class names to drone_seg's ids.
@@ -52,9 +52,7 @@ def class_index(name: str) -> int:
 
 def split_of(twin: Twin, strategy: str, seed: int) -> np.ndarray:
     """The twin split by `strategy` through DataSource: "is val" in the table's image order."""
-    source = DataSource(
-        str(twin.root), split=strategy, split_seed=seed, cache_dir=str(twin.cache_dir)
-    )
+    source = data_source(twin.root, split=strategy, split_seed=seed, cache_dir=str(twin.cache_dir))
     source.make_split()
     val_ids = [i for i, s in zip(source.samples.ids, source.subset, strict=True) if s == 1]
     return np.isin(twin.labels.ids, val_ids)
@@ -91,7 +89,7 @@ def val_of(aeroscapes_twin: Twin) -> Callable[[str, int], np.ndarray]:
 @pytest.fixture(scope="module")
 def twin_counts(aeroscapes_twin: Twin) -> np.ndarray:
     """(images, classes) pixel counts of the twin as the project's scan reads them, table order."""
-    source = DataSource(str(aeroscapes_twin.root), cache_dir=str(aeroscapes_twin.cache_dir))
+    source = data_source(aeroscapes_twin.root, cache_dir=str(aeroscapes_twin.cache_dir))
     samples, stats = source.scan()
     assert samples.ids == aeroscapes_twin.labels.ids
     return stats.counts

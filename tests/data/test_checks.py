@@ -18,6 +18,7 @@ from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import ConfigError, DataError
 
 from helpers.datasets import frame_ids, save_mask, scene_masks, write_dataset
+from helpers.shipped import data_options
 
 REPO = Path(__file__).resolve().parents[2]
 IDS = frame_ids(4, 5)
@@ -31,7 +32,7 @@ def root(tmp_path: Path) -> Path:
 
 def set_up(root: Path, tmp_path: Path, **options) -> DroneDataModule:
     datamodule = DroneDataModule(
-        str(root), cache_dir=str(tmp_path / "cache"), num_workers=0, **options
+        **data_options(root, cache_dir=str(tmp_path / "cache"), num_workers=0, **options)
     )
     datamodule.setup("fit")
     return datamodule
@@ -167,7 +168,7 @@ def test_data_root_is_only_read_and_the_cache_goes_to_the_user_cache(
 ) -> None:
     monkeypatch.setenv("DRONE_SEG_CACHE_DIR", str(tmp_path / "user-cache"))
     before = snapshot(root)
-    datamodule = DroneDataModule(str(root), num_workers=0)
+    datamodule = DroneDataModule(**data_options(root, num_workers=0))
     datamodule.prepare_data()
     datamodule.setup("fit")
     assert snapshot(root) == before
@@ -201,7 +202,7 @@ def test_unwritable_cache_only_warns(
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder would go")
     with caplog.at_level(logging.WARNING):
-        datamodule = DroneDataModule(str(root), cache_dir=str(blocker), num_workers=0)
+        datamodule = DroneDataModule(**data_options(root, cache_dir=str(blocker), num_workers=0))
         datamodule.setup("fit")
     assert len(datamodule.val_ids) == 4
     assert "Cannot write the statistics cache" in caplog.text

@@ -22,6 +22,7 @@ from drone_seg.data.source import DataSource
 from drone_seg.errors import DataError
 
 from helpers.datasets import frame_ids, image_for, scene_masks, write_dataset
+from helpers.shipped import data_source
 
 REPO = Path(__file__).resolve().parents[2]
 IDS = frame_ids(3, 4)
@@ -34,7 +35,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def scan(root: Path, tmp_path: Path, **folders: str) -> DataSource:
-    source = DataSource(str(root), cache_dir=str(tmp_path / "cache"), **folders)
+    source = data_source(root, cache_dir=str(tmp_path / "cache"), **folders)
     source.scan()
     return source
 

@@ -18,6 +18,7 @@ from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.train import train
 
 from helpers.datasets import frame_ids, scene_masks, write_dataset
+from helpers.shipped import data_options
 
 IDS = frame_ids(4, 5)
 MASKS = scene_masks(4, 5, 48, 64, seed=2)
@@ -35,7 +36,9 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def labels(root: Path, cache_dir: Path, **options) -> tuple[list[str], torch.Tensor]:
     """Ids and stacked masks of the train and val sets (no augmentation)."""
-    datamodule = DroneDataModule(str(root), cache_dir=str(cache_dir), num_workers=0, **options)
+    datamodule = DroneDataModule(
+        **data_options(root, cache_dir=str(cache_dir), num_workers=0, **options)
+    )
     datamodule.setup("fit")
     items = [*datamodule.train_set, *datamodule.val_set]
     return datamodule.train_ids + datamodule.val_ids, torch.stack([i["mask"] for i in items])

@@ -17,12 +17,13 @@ from drone_seg.data.source import DataSource
 from drone_seg.errors import ConfigError, DataError
 
 from helpers.datasets import frame_ids, scene_masks, write_dataset
+from helpers.shipped import data_source
 
 IDS = frame_ids(4, 5)
 
 
 def source_of(root: Path, tmp_path: Path, **options: str) -> DataSource:
-    return DataSource(str(root), cache_dir=str(tmp_path / "cache"), **options)
+    return data_source(root, cache_dir=str(tmp_path / "cache"), **options)
 
 
 @pytest.fixture

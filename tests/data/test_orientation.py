@@ -15,8 +15,14 @@ from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.data.io import exif_orientation, read_image, read_mask
 
 from helpers.datasets import frame_ids, image_for, save_mask, scene_masks, write_dataset
+from helpers.shipped import data_options
 
 IDS = frame_ids(4, 5)
+
+
+def datamodule_of(root: Path, tmp_path: Path) -> DroneDataModule:
+    """The shipped data config on `root`, its cache in `tmp_path`, no workers."""
+    return DroneDataModule(**data_options(root, cache_dir=str(tmp_path / "cache"), num_workers=0))
 
 
 def save_tagged_jpeg(path: Path, pixels: np.ndarray, orientation: int) -> None:
@@ -76,7 +82,9 @@ def test_tagged_images_pass_the_size_checks_train_aligned_and_warn_once(
 ) -> None:
     root, tagged = tagged_root
     with caplog.at_level(logging.WARNING):
-        datamodule = DroneDataModule(str(root), cache_dir=str(tmp_path / "cache"), num_workers=0)
+        datamodule = DroneDataModule(
+            **data_options(root, cache_dir=str(tmp_path / "cache"), num_workers=0)
+        )
         datamodule.setup("fit")
     warnings = [r.getMessage() for r in caplog.records if "EXIF orientation" in r.getMessage()]
     assert len(warnings) == 1
@@ -105,7 +113,9 @@ def test_the_warning_comes_again_from_the_cache_and_counts_past_three(
     for _ in range(2):  # the second setup reads the statistics cache
         caplog.clear()
         with caplog.at_level(logging.WARNING):
-            DroneDataModule(str(root), cache_dir=str(tmp_path / "cache"), num_workers=0).setup()
+            DroneDataModule(
+                **data_options(root, cache_dir=str(tmp_path / "cache"), num_workers=0)
+            ).setup()
         warnings = [r.getMessage() for r in caplog.records if "EXIF orientation" in r.getMessage()]
         assert len(warnings) == 1 and warnings[0].startswith("4 files carry")
         assert warnings[0].count(str(root)) == 3 and "and 1 more" in warnings[0]
@@ -117,5 +127,7 @@ def test_untagged_data_gives_no_orientation_warning(
     root = write_dataset(tmp_path / "data", scene_masks(4, 5, 24, 32, seed=1), IDS)
     save_mask(root / "SegmentationClass" / f"{IDS[0]}.png", scene_masks(1, 1, 24, 32, seed=1)[0])
     with caplog.at_level(logging.WARNING):
-        DroneDataModule(str(root), cache_dir=str(tmp_path / "cache"), num_workers=0).setup()
+        DroneDataModule(
+            **data_options(root, cache_dir=str(tmp_path / "cache"), num_workers=0)
+        ).setup()
     assert "EXIF orientation" not in caplog.text

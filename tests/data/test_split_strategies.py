@@ -46,6 +46,7 @@ from drone_seg.data.splitting.stratify import (
 from drone_seg.errors import ConfigError, DataError
 
 from helpers.datasets import frame_ids, scene_masks, write_dataset
+from helpers.shipped import data_options
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,7 +65,9 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def split_of(root: Path, cache_dir: Path, **options) -> DroneDataModule:
     """A set-up datamodule on `root` (no transforms, no workers)."""
-    datamodule = DroneDataModule(str(root), cache_dir=str(cache_dir), num_workers=0, **options)
+    datamodule = DroneDataModule(
+        **data_options(root, cache_dir=str(cache_dir), num_workers=0, **options)
+    )
     datamodule.setup("fit")
     return datamodule
 

@@ -10,7 +10,6 @@ import numpy as np
 from PIL import Image
 
 from drone_seg.classes import NUM_CLASSES, PALETTE
-from drone_seg.data.masks import ids_to_colours
 
 # How likely each class is to be in a sequence: common, medium and rare classes, like drone data.
 RATES = (0.0, 0.35, 0.12, 0.5, 0.06, 0.1, 0.08, 0.3, 0.45, 0.9, 0.6, 0.55)
@@ -64,6 +63,14 @@ def save_mask(path: Path, mask: np.ndarray, encoding: str = "ids") -> None:
         Image.fromarray(ids_to_colours(mask), mode="RGB").save(path)
     else:
         raise ValueError(encoding)
+
+
+def ids_to_colours(ids: np.ndarray) -> np.ndarray:
+    """Class ids (H, W) as an RGB colour mask (H, W, 3), ignore label white: the inverse of
+    drone_seg.data.masks' reading, to write colour-mask fixtures."""
+    table = np.full((256, 3), 255, dtype=np.uint8)
+    table[: len(PALETTE)] = PALETTE
+    return table[ids]
 
 
 def image_for(mask: np.ndarray) -> np.ndarray:

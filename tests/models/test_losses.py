@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
@@ -14,6 +15,8 @@ from torch import nn
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
 from drone_seg.models.losses import FocalDiceLoss, FocalLoss, SoftDiceLoss
+
+from helpers.shipped import shipped
 
 
 def make_inputs(
@@ -78,11 +81,16 @@ def reference_dice(
     return sum(losses) / len(losses)
 
 
+def focal_dice(**changes: Any) -> FocalDiceLoss:
+    """The shipped loss (conf/loss/focal_dice.yaml), `changes` on top."""
+    return FocalDiceLoss(**shipped("loss", **changes))
+
+
 ALL_LOSSES = {
     "focal": lambda: FocalLoss(gamma=2.0, alpha=[0.5, 1.0, 2.0, 1.5]),
     "dice": lambda: SoftDiceLoss(),
     "log_dice": lambda: SoftDiceLoss(log_loss=True, smooth=0.0),
-    "focal_dice": lambda: FocalDiceLoss(class_weights=[0.5, 1.0, 2.0, 1.5], log_dice=True),
+    "focal_dice": lambda: focal_dice(class_weights=[0.5, 1.0, 2.0, 1.5], log_dice=True),
 }
 
 
@@ -198,7 +206,7 @@ def test_all_ignored_gives_zero_loss_with_grad(name: str) -> None:
         FocalLoss(gamma=0.7),
         SoftDiceLoss(smooth=1.0),
         SoftDiceLoss(smooth=0.0, log_loss=True),
-        FocalDiceLoss(focal_weight=0.3, dice_weight=0.7, class_weights=[0.5, 2.0, 1.0]),
+        focal_dice(focal_weight=0.3, dice_weight=0.7, class_weights=[0.5, 2.0, 1.0]),
     ],
     ids=["focal_alpha", "focal_small_gamma", "dice", "log_dice", "focal_dice"],
 )
@@ -215,7 +223,7 @@ def test_gradcheck(loss_fn: nn.Module) -> None:
 def test_focal_dice_is_weighted_sum_of_parts(log_dice: bool) -> None:
     logits, target = make_inputs(seed=9)
     weights = [0.5, 1.0, 2.0, 1.5]
-    combined = FocalDiceLoss(
+    combined = focal_dice(
         focal_weight=0.3,
         dice_weight=1.2,
         gamma=1.5,
@@ -236,17 +244,17 @@ def test_focal_dice_rejects_bad_weights(
     focal_weight: float, dice_weight: float, match: str
 ) -> None:
     with pytest.raises(ValueError, match=match):
-        FocalDiceLoss(focal_weight=focal_weight, dice_weight=dice_weight)
+        focal_dice(focal_weight=focal_weight, dice_weight=dice_weight)
 
 
 def test_single_term_weights_are_allowed() -> None:
     logits, target = make_inputs(seed=10)
-    focal_only = FocalDiceLoss(focal_weight=1.0, dice_weight=0.0)(logits, target)
+    focal_only = focal_dice(focal_weight=1.0, dice_weight=0.0)(logits, target)
     torch.testing.assert_close(focal_only, FocalLoss()(logits, target))
 
 
 @pytest.mark.parametrize(
-    "loss_fn", [FocalLoss(alpha=[1.0, 1.0, 1.0]), FocalDiceLoss(class_weights=[1.0] * 5)]
+    "loss_fn", [FocalLoss(alpha=[1.0, 1.0, 1.0]), focal_dice(class_weights=[1.0] * 5)]
 )
 def test_alpha_length_mismatch_raises(loss_fn: nn.Module) -> None:
     logits, target = make_inputs(c=4)
@@ -299,7 +307,7 @@ def test_loss_presets_compute_what_their_names_say(
 
 def test_zero_weighted_term_is_not_computed() -> None:
     logits, target = make_inputs(seed=12)
-    loss = FocalDiceLoss(focal_weight=1.0, dice_weight=0.0)
+    loss = focal_dice(focal_weight=1.0, dice_weight=0.0)
     loss.dice.forward = lambda *args: pytest.fail("the Dice term was computed at weight 0")
     torch.testing.assert_close(loss(logits, target), FocalLoss()(logits, target))
 
@@ -313,10 +321,10 @@ def test_zero_weighted_term_is_not_computed() -> None:
             "alpha must be a non-empty sequence of weights >= 0, got [1.0, -0.5]",
         ),
         (lambda: SoftDiceLoss(smooth=-1.0), "smooth must be >= 0, got -1.0"),
-        (lambda: FocalDiceLoss(focal_weight=-0.1), "focal_weight must be >= 0, got -0.1"),
-        (lambda: FocalDiceLoss(dice_weight=-1.0), "dice_weight must be >= 0, got -1.0"),
+        (lambda: focal_dice(focal_weight=-0.1), "focal_weight must be >= 0, got -0.1"),
+        (lambda: focal_dice(dice_weight=-1.0), "dice_weight must be >= 0, got -1.0"),
         (
-            lambda: FocalDiceLoss(focal_weight=0, dice_weight=0),
+            lambda: focal_dice(focal_weight=0, dice_weight=0),
             "focal_weight and dice_weight cannot both be 0",
         ),
     ],

@@ -68,10 +68,10 @@ def test_a_one_step_warm_up_steps_to_the_end_where_torch_divides_by_zero(
         )
 
 
-def test_the_default_warm_up_is_thirty_percent_and_is_left_alone() -> None:
-    """Only a one-step warm-up is widened: 100 steps at the default pct_start peak at step 29."""
+def test_a_thirty_percent_warm_up_is_left_alone() -> None:
+    """Only a one-step warm-up is widened: 100 steps at pct_start 0.3 peak at step 29."""
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.04)
-    schedule = OneCycleLR(optimizer, max_lr=0.04, total_steps=100)
+    schedule = OneCycleLR(optimizer, max_lr=0.04, total_steps=100, pct_start=0.3)
     rates = [optimizer.param_groups[0]["lr"]]
     for _ in range(99):
         optimizer.step()
