@@ -3,18 +3,31 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BASE_STAMP := $(VENV)/.installed-base
+# --no-compile: pip would byte-compile every file of torch's CUDA build (about half the install
+# time); Python compiles the modules a command imports, once, on first use.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --no-compile
 
-.PHONY: setup demo test test-all lint notebooks mutation
+.PHONY: setup setup-base demo test test-all lint notebooks mutation
 
+# The package with its dev extra (tests, lint, mutation testing, every optional integration).
 setup: $(STAMP)
 
-# Re-installs only when pyproject.toml changes; the venv is created once.
+# The package alone: all that `make demo` runs.
+setup-base: $(BASE_STAMP)
+
+# Each re-installs only when pyproject.toml changes; the venv is created once.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	$(PIP_INSTALL) -e ".[dev]"
+	touch $(STAMP) $(BASE_STAMP)
 
-demo: setup
+$(BASE_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -e .
+	touch $(BASE_STAMP)
+
+demo: setup-base
 	$(BIN)/python -m drone_seg.train
 
 # One pytest worker per core; a file's tests stay on one worker to share its trained models.
