@@ -142,6 +142,7 @@ def test_targets_in_a_checkpoints_config_or_augment_are_checked_before_use(
     assert not marker.exists()
 
 
+@pytest.mark.slow  # test_user_defaults proves it on the default run (a received run folder)
 def test_a_crafted_run_config_beside_a_checkpoint_is_never_read(
     trained: RunDir, tmp_path: Path, images: Path
 ) -> None:
@@ -207,6 +208,7 @@ def test_the_allowlist_admits_known_classes_only(target: str, allowed: bool) -> 
     assert is_allowed(target) is allowed
 
 
+@pytest.mark.slow  # test_user_defaults proves it on the default run (a received run folder)
 def test_a_copied_best_checkpoint_predicts_the_pixels_it_predicts_in_its_run(
     trained: RunDir, tmp_path: Path, images: Path
 ) -> None:
