@@ -1,7 +1,9 @@
-"""callbacks=default|none|early_stopping|ema, and the model summary's FLOPs count."""
+"""callbacks=default|none|early_stopping|ema (early stopping says when and why it ended a run),
+and the model summary's FLOPs count."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -43,11 +45,15 @@ def test_none_still_writes_checkpoints_and_metrics(train_config) -> None:
     train(cfg)
     run = RunDir(Path(cfg.paths.output_dir))
     assert run.best_checkpoint.is_file() and run.last_checkpoint.is_file()
-    assert 0.0 <= run.read_metrics()["val/dice"] <= 1.0
+    best = torch.load(run.best_checkpoint, weights_only=True)
+    scores = [s["best_model_score"] for k, s in best["callbacks"].items() if "'val/dice'" in k]
+    assert float(scores[0]) == pytest.approx(run.read_metrics()["val/dice"], abs=1e-6)
     assert not (run.path / "images").exists()
 
 
-def test_early_stopping_ends_the_run_once_val_dice_stops_improving(train_config) -> None:
+def test_early_stopping_ends_the_run_once_val_dice_stops_improving_and_says_why(
+    train_config, caplog
+) -> None:
     cfg = train_config(
         "callbacks=early_stopping",
         "callbacks.early_stopping.patience=1",
@@ -56,11 +62,18 @@ def test_early_stopping_ends_the_run_once_val_dice_stops_improving(train_config)
         "trainer.limit_train_batches=4",  # 1-cycle needs 11+ steps planned (5 x 2 divide by 0)
         "trainer.limit_val_batches=2",
     )
+    caplog.set_level(logging.INFO, logger="drone_seg")
     train(cfg)
     last = torch.load(RunDir(Path(cfg.paths.output_dir)).last_checkpoint, weights_only=True)
     assert last["epoch"] == 1  # the first epoch sets the best, the second fails to beat it
     (state,) = [s for key, s in last["callbacks"].items() if key.startswith("EarlyStopping")]
     assert state["stopped_epoch"] == 1 and state["patience"] == 1
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Early stopping")]
+    assert line.startswith(
+        "Early stopping ended the run after epoch 1 (trainer.max_epochs=5): val/dice did not "
+        "improve by more than 1 in 1 validations (callbacks.early_stopping.patience=1); best "
+        "val/dice 0."
+    ), line
 
 
 def test_a_negative_patience_is_refused(train_config) -> None:

@@ -7,7 +7,8 @@ import torch
 from drone_seg.callbacks.ema import horizon_warning
 from drone_seg.runs.run_dir import RunDir, read_metrics
 
-from helpers.cli import TINY_TRAIN, run_command
+from helpers.cli import run_command
+from helpers.config import TINY_TRAIN
 
 
 def test_ema_weights_are_validated_checkpointed_and_evaluated(tmp_path, synthetic_root) -> None:

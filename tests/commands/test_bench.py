@@ -20,6 +20,7 @@ from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 
 from helpers.cli import one_line_error, run_command
+from helpers.config import compose_config
 from helpers.networks import SMALL_ENCODERS
 
 TINY_TIMING = ("warmup=1", "repeats=2", "batch_size=2")
@@ -78,9 +79,7 @@ def test_peak_memory_sees_an_allocation_after_reset() -> None:
 
 
 def test_the_default_networks_include_the_smp_ones_and_each_is_a_model_config() -> None:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("bench", overrides=["suite=train"])
+    cfg = compose_config("bench", "suite=train")
     models = {path.stem for path in (Path(CONFIG_DIR) / "model").glob("[!_]*.yaml")}
     assert set(SMP_NETWORKS) <= set(cfg.networks) <= models
     assert cfg.data.synthetic is not None  # the train config is composed in: data=... overrides

@@ -7,17 +7,12 @@ error comes alone, in a line or two, before torch, Lightning or any data scan.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import typing
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel
 
 from drone_seg import schema
@@ -26,19 +21,16 @@ from drone_seg.cli import CONFIG_DIR
 from drone_seg.config_checks import COMMANDS, built, check_config
 from drone_seg.errors import ConfigError
 
+from helpers.cli import run_command, run_python
+from helpers.config import compose_config
+
 CONF = Path(CONFIG_DIR)
 
 
 def composed(config_name: str, *overrides: str) -> DictConfig:
     """`conf/<config_name>.yaml` with `overrides`, composed as the command line would, with
     Hydra's runtime set so that `${hydra:runtime.output_dir}` resolves (to a folder not made)."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = "/nonexistent/run"
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    return compose_config(config_name, *overrides)
 
 
 def options(group: str) -> list[str]:
@@ -486,14 +478,12 @@ def test_an_unknown_command_is_a_programming_error() -> None:
 # Through the real commands: one line, before any data scan.
 
 
-def run_command(module: str, *overrides: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m drone_seg.<module> overrides...` from `cwd`, its runs under `cwd`."""
-    command = [
-        sys.executable, "-m", f"drone_seg.{module}", *overrides,
-        f"paths.root_dir={cwd}", f"hydra.run.dir={cwd / 'run'}",
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+def run_in(folder: Path, module: str, *overrides: str) -> subprocess.CompletedProcess[str]:
+    """`python -m drone_seg.<module> overrides...` from `folder`, its runs under `folder`."""
+    return run_command(
+        f"drone_seg.{module}", *overrides, f"paths.root_dir={folder}",
+        f"hydra.run.dir={folder / 'run'}", cwd=folder, expect_ok=False,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -509,7 +499,7 @@ def run_command(module: str, *overrides: str, cwd: Path) -> subprocess.Completed
 def test_train_stops_in_one_line_before_the_data_scan(
     overrides: list[str], expected: str, tmp_path: Path
 ) -> None:
-    result = run_command("train", *overrides, "data.root=/nonexistent", cwd=tmp_path)
+    result = run_in(tmp_path, "train", *overrides, "data.root=/nonexistent")
     assert result.returncode != 0
     assert result.stderr.strip().startswith(expected), result.stderr[-2000:]
     assert len(result.stderr.strip().splitlines()) <= 2, result.stderr[-2000:]
@@ -518,18 +508,22 @@ def test_train_stops_in_one_line_before_the_data_scan(
     assert not (tmp_path / "run" / "split.csv").exists()
 
 
+NO_CHECKPOINT = "ckpt_path is not set: pass ckpt_path=<run>/checkpoints/best.ckpt"
+
+
 @pytest.mark.parametrize(
-    ("module", "overrides"),
+    ("command", "overrides"),
     [("predict", ["input=x"]), ("export", []), ("eval", ["data.root=/nonexistent"])],
 )
-def test_commands_without_a_checkpoint_stop_in_one_line(
-    module: str, overrides: list[str], tmp_path: Path
-) -> None:
-    result = run_command(module, *overrides, cwd=tmp_path)
+def test_commands_without_a_checkpoint_are_refused(command: str, overrides: list[str]) -> None:
+    assert config_error(command, *overrides) == NO_CHECKPOINT
+
+
+def test_a_refused_command_prints_one_line_and_nothing_else(tmp_path: Path) -> None:
+    """The commands' one wrapper (drone_seg.cli) turns the refusal into that line."""
+    result = run_in(tmp_path, "predict", "input=x")
     assert result.returncode != 0
-    assert result.stderr.strip() == (
-        "error: ckpt_path is not set: pass ckpt_path=<run>/checkpoints/best.ckpt"
-    ), result.stderr[-2000:]
+    assert result.stderr.strip() == f"error: {NO_CHECKPOINT}", result.stderr[-2000:]
     assert "Traceback" not in result.stdout
 
 
@@ -545,9 +539,7 @@ def test_a_config_error_and_help_come_before_torch_and_lightning_are_imported(
     for arguments in (["optimizer.lr=-1"], ["--help"]):
         argv = ["train", *arguments, f"hydra.run.dir={tmp_path / 'run'}"]
         code = f"import sys; sys.argv = {argv!r}\n{probe}"
-        result = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path
-        )
+        result = run_python("-c", code, cwd=tmp_path, expect_ok=False)
         lines = result.stdout.strip().splitlines()
         assert lines[-1] == "[]", result.stdout[-2000:] + result.stderr[-2000:]
         if arguments == ["--help"]:

@@ -13,7 +13,8 @@ import yaml
 from drone_seg import notebooks
 
 from helpers import cli
-from helpers.cli import TINY_TRAIN, one_line_error, run_command
+from helpers.cli import one_line_error, run_command
+from helpers.config import TINY_TRAIN
 
 DEMO_SET = "synthetic-400x480x272-seed0"  # conf/data/synthetic.yaml's default set
 # The test session's set (tests/conftest.py), rendered again by training under DRONE_SEG_DATA.

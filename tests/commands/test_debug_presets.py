@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import get_class
 from lightning.pytorch.profilers import AdvancedProfiler, PyTorchProfiler, SimpleProfiler
 from omegaconf import OmegaConf
 
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.config_checks import check_config
 from drone_seg.errors import ConfigError
 from drone_seg.runs.run_dir import RunDir, write_metrics
@@ -21,18 +18,13 @@ from drone_seg.runs.sweep import collect_runs, ranked, summary_table
 from drone_seg.train import train
 
 from helpers.cli import run_command
-
-# Small images and batches (the debug presets already keep the loaders in the main process).
-SMALL = ("augment.crop_size=[64,64]", "augment.val_size=[96,160]", "data.batch_size=4",
-         "trainer.accelerator=cpu")  # fmt: skip
+from helpers.config import TINY, compose_config
 
 
 @pytest.mark.parametrize("preset", ["fdr", "limit", "overfit", "profiler"])
 def test_every_preset_loads_in_the_main_process_and_passes_the_checks(preset: str) -> None:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        # The baseline experiment asks for 8 workers; the preset, composed after it, wins.
-        cfg = compose("train", overrides=["experiment=baseline", f"debug={preset}"])
+    # The baseline experiment asks for 8 workers; the preset, composed after it, wins.
+    cfg = compose_config("train", "experiment=baseline", f"debug={preset}")
     assert cfg.data.num_workers == 0 and cfg.trainer.devices == 1
     assert (cfg.callbacks.images is None) == (preset != "limit")
 
@@ -100,7 +92,7 @@ def test_a_debug_run_of_a_sweep_is_listed_as_debug_never_ranked(tmp_path, synthe
     sweep_dir = tmp_path / "sweep"
     result = run_command(
         "drone_seg.train", "-m", f"data.root={synthetic_root}", f"hydra.sweep.dir={sweep_dir}",
-        "debug=fdr", "optimizer.lr=0.01,-1", *SMALL,
+        "debug=fdr", "optimizer.lr=0.01,-1", *TINY,
     )  # fmt: skip
     assert "debug=fdr: every part of the run ran on a few batches; no scores kept" in result.stdout
     assert "Best validation epoch" not in result.stdout

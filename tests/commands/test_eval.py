@@ -3,53 +3,30 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
 
 from drone_seg.classes import CLASS_NAMES, SMALL_CLASSES
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 from drone_seg.eval import evaluate, with_training_data
 from drone_seg.runs.checkpoint import read_record
-from drone_seg.runs.run_dir import read_metrics
+from drone_seg.runs.run_dir import RunDir, read_metrics
 
-REPO = Path(__file__).resolve().parents[2]
-# One CPU thread per run: tiny runs gain nothing from more, and on a busy machine idle-spinning
-# OpenMP threads make them several times slower.
-ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+from helpers.cli import one_line_error, run_command
+from helpers.config import compose_config
+
 SIZES = ["augment.crop_size=[64,64]", "augment.val_size=[96,160]", "data.num_workers=0"]
 
 
-def run(module: str, *overrides: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", module, "trainer.accelerator=cpu", *overrides]
-    result = subprocess.run(
-        command, cwd=REPO, env=ONE_THREAD, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, synthetic_root) -> Path:
-    """A demo run of two short epochs; split_seed 7 (not the default) so eval must read it."""
-    run_dir = tmp_path_factory.mktemp("eval") / "train"
-    run(
-        "drone_seg.train", f"data.root={synthetic_root}", f"hydra.run.dir={run_dir}",
-        "trainer.max_epochs=2", "trainer.limit_train_batches=2", "trainer.num_sanity_val_steps=0",
-        "data.batch_size=4", "data.split_seed=7", *SIZES,
-    )  # fmt: skip
-    return run_dir
+def trained(shared_run: RunDir) -> Path:
+    """The session's shared run: split_seed 7 (not the default), so eval must read it."""
+    return shared_run.path
 
 
 def assert_same_metrics(scored: dict[str, float], logged: dict[str, float]) -> None:
@@ -64,7 +41,7 @@ def assert_same_metrics(scored: dict[str, float], logged: dict[str, float]) -> N
 def evaluated(trained: Path, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """eval of the trained run's best checkpoint with the defaults: its folder and its output."""
     out = tmp_path_factory.mktemp("evaluated") / "eval"
-    result = run(
+    result = run_command(
         "drone_seg.eval", f"ckpt_path={trained}/checkpoints/best.ckpt", f"hydra.run.dir={out}"
     )
     return out, result
@@ -113,25 +90,12 @@ def test_a_refused_eval_leaves_the_earlier_evals_folder_as_it_was(trained: Path,
     out, _ = evaluated
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert out / ".hydra" / "overrides.yaml" in before and out / "eval.log" in before
-    result = subprocess.run(
-        [sys.executable, "-m", "drone_seg.eval", f"ckpt_path={trained}/checkpoints/last.ckpt",
-         f"hydra.run.dir={out}", "trainer.accelerator=cpu"],
-        cwd=REPO, env=ONE_THREAD, capture_output=True, text=True, timeout=600,
+    result = run_command(
+        "drone_seg.eval", f"ckpt_path={trained}/checkpoints/last.ckpt", f"hydra.run.dir={out}",
+        expect_ok=False,
     )  # fmt: skip
-    assert result.returncode != 0 and "overwrite=true" in result.stderr.strip().splitlines()[-1]
+    assert "overwrite=true" in one_line_error(result)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-
-
-def compose_eval(*overrides: str, out: Path | None = None) -> DictConfig:
-    """Compose eval.yaml as the CLI would, HydraConfig set (it lists the overrides, the run dir)."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("eval", overrides=list(overrides), return_hydra_config=True)
-    if out is not None:
-        with open_dict(cfg):
-            cfg.hydra.runtime.output_dir = str(out)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
 
 
 def test_a_copied_checkpoint_alone_scores_what_training_logged(
@@ -144,12 +108,7 @@ def test_a_copied_checkpoint_alone_scores_what_training_logged(
     out = tmp_path / "eval"
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
-    command = [sys.executable, "-m", "drone_seg.eval", "trainer.accelerator=cpu"]
-    command += [f"ckpt_path={checkpoint}", f"hydra.run.dir={out}"]
-    result = subprocess.run(
-        command, cwd=elsewhere, env=ONE_THREAD, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_command("drone_seg.eval", f"ckpt_path={checkpoint}", f"hydra.run.dir={out}", cwd=elsewhere)
     assert_same_metrics(
         read_metrics(out / "metrics.json"),
         read_metrics(trained / "metrics.json"),
@@ -161,9 +120,9 @@ def test_a_copied_checkpoint_alone_scores_what_training_logged(
 def test_eval_scores_the_val_rows_of_a_split_file(trained: Path, tmp_path, synthetic_root) -> None:
     split_file = trained / "split.csv"
     out = tmp_path / "eval"
-    cfg = compose_eval(
-        f"ckpt_path={trained}/checkpoints/best.ckpt", f"data.root={synthetic_root}",
-        f"data.split_file={split_file}", "trainer.accelerator=cpu", *SIZES, out=out,
+    cfg = compose_config(
+        "eval", f"ckpt_path={trained}/checkpoints/best.ckpt", f"data.root={synthetic_root}",
+        f"data.split_file={split_file}", "trainer.accelerator=cpu", *SIZES, run_dir=out,
     )  # fmt: skip
     scored = evaluate(cfg).metrics
     assert_same_metrics(scored, read_metrics(trained / "metrics.json"))
@@ -175,23 +134,23 @@ def test_eval_scores_the_val_rows_of_a_split_file(trained: Path, tmp_path, synth
 
 def test_command_line_data_settings_apply_on_top_of_training(trained: Path) -> None:
     record = read_record(trained / "checkpoints" / "best.ckpt")[1]
-    cfg = compose_eval("ckpt_path=x", "augment.val_size=[64,96]", "data.root=/elsewhere")
+    cfg = compose_config("eval", "ckpt_path=x", "augment.val_size=[64,96]", "data.root=/elsewhere")
     merged, source = with_training_data(cfg, record)
     assert merged.data.split_seed == 7  # training's
     assert merged.data.root == "/elsewhere"  # the command's
     resize = merged.data.val_transform.transforms[0]
     assert (resize.height, resize.width) == (64, 96)
     assert source.endswith("with this command's augment.val_size, data.root")
-    untouched, source = with_training_data(compose_eval("ckpt_path=x"), record)
+    untouched, source = with_training_data(compose_config("eval", "ckpt_path=x"), record)
     assert untouched.data.root == str(Path(record.data["root"]))
     assert untouched.augment.val_size == [96, 160] and source == "the checkpoint's run"
 
 
 def test_a_split_of_the_command_line_replaces_the_checkpoints(trained: Path, tmp_path) -> None:
     out = tmp_path / "eval"
-    cfg = compose_eval(
-        f"ckpt_path={trained}/checkpoints/best.ckpt", "data.split_seed=42",
-        "trainer.accelerator=cpu", *SIZES, out=out,
+    cfg = compose_config(
+        "eval", f"ckpt_path={trained}/checkpoints/best.ckpt", "data.split_seed=42",
+        "trainer.accelerator=cpu", *SIZES, run_dir=out,
     )  # fmt: skip
     evaluate(cfg)
     markdown = (out / "metrics.md").read_text()
@@ -202,4 +161,4 @@ def test_a_split_of_the_command_line_replaces_the_checkpoints(trained: Path, tmp
 def test_checkpoint_path_must_exist(tmp_path: Path) -> None:
     missing = tmp_path / "missing.ckpt"
     with pytest.raises(ConfigError, match=f"ckpt_path={missing} not found"):
-        evaluate(compose_eval(f"ckpt_path={missing}", out=tmp_path / "eval"))
+        evaluate(compose_config("eval", f"ckpt_path={missing}", run_dir=tmp_path / "eval"))

@@ -22,10 +22,10 @@ from drone_seg.data.io import read_mask
 from drone_seg.errors import ConfigError
 from drone_seg.eval import Evaluation, evaluate
 from drone_seg.predict import predict
-from drone_seg.runs.run_dir import read_metrics
+from drone_seg.runs.run_dir import RunDir, read_metrics
 
 from helpers.cli import one_line_error, run_command
-from helpers.trained import compose_config, trained_checkpoint
+from helpers.config import compose_config
 
 IGNORED_ROWS = 7  # top rows of every val mask set to the ignore label
 # Whole images resized to 64x96 for the network, scored against their 96x160 masks.
@@ -35,8 +35,9 @@ NO_TTA = ("protocol.tta.hflip=false", "protocol.tta.scales=[1.0]")
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_root: Path) -> Path:
-    return trained_checkpoint(tmp_path_factory, synthetic_root)
+def checkpoint(shared_run: RunDir) -> Path:
+    """The best checkpoint of the session's shared run."""
+    return shared_run.best_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,12 @@ def data_root(tmp_path_factory, synthetic_root: Path, val_ids: list[str]) -> Pat
 
 def run_eval(checkpoint: Path, data_root: Path, out: Path, *overrides: str) -> Evaluation:
     cfg = compose_config(
-        "eval", out, f"ckpt_path={checkpoint}", f"data.root={data_root}", *PROTOCOL, *overrides
+        "eval",
+        f"ckpt_path={checkpoint}",
+        f"data.root={data_root}",
+        *PROTOCOL,
+        *overrides,
+        run_dir=out,
     )
     check_config(cfg, "eval")
     return evaluate(cfg)
@@ -125,8 +131,8 @@ def test_single_scale_scores_match_predicts_masks_counted_with_numpy(
     output = tmp_path / "predicted"
     predict(
         compose_config(
-            "predict", tmp_path / "run", f"ckpt_path={checkpoint}", f"input={images}",
-            f"output={output}", "size=[64,96]", "device=cpu",
+            "predict", f"ckpt_path={checkpoint}", f"input={images}",
+            f"output={output}", "size=[64,96]", "device=cpu", run_dir=tmp_path / "run",
         )
     )  # fmt: skip
     predictions = [np.asarray(Image.open(output / f"{i}.png")) for i in val_ids]
@@ -230,7 +236,7 @@ def test_bad_protocol_settings_are_refused_in_one_line(
     if override.startswith("protocol.tile"):
         overrides.append("protocol.tile.enabled=true")
     with pytest.raises(ConfigError) as caught:
-        check_config(compose_config("eval", tmp_path / "eval", *overrides), "eval")
+        check_config(compose_config("eval", *overrides, run_dir=tmp_path / "eval"), "eval")
     message = str(caught.value)
     assert message.startswith(expected) and "\n" not in message, message
 

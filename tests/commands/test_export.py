@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -19,16 +17,19 @@ from drone_seg.inference.exporting import export_difference, random_images
 from drone_seg.inference.predictor import Predictor
 from drone_seg.predict import predict
 from drone_seg.runs.checkpoint import inference_network
+from drone_seg.runs.run_dir import RunDir
 
-from helpers.trained import agreement, compose_config, trained_checkpoint
+from helpers.cli import run_command
+from helpers.config import compose_config
+from helpers.trained import agreement
 
-REPO = Path(__file__).resolve().parents[2]
 EXPORT_SIZE = (96, 160)
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_root: Path) -> Path:
-    return trained_checkpoint(tmp_path_factory, synthetic_root)
+def checkpoint(shared_run: RunDir) -> Path:
+    """The best checkpoint of the session's shared run."""
+    return shared_run.best_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +41,10 @@ def eager(checkpoint: Path) -> torch.nn.Module:
 def onnx_file(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """model.onnx written by the real command line into its run directory."""
     run_dir = tmp_path_factory.mktemp("export") / "run"
-    command = [
-        sys.executable, "-m", "drone_seg.export", f"ckpt_path={checkpoint}", "format=onnx",
-        f"hydra.run.dir={run_dir}", f"size=[{EXPORT_SIZE[0]},{EXPORT_SIZE[1]}]",
-        "check_shapes=[[2,50,70]]",
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_command(
+        "drone_seg.export", f"ckpt_path={checkpoint}", "format=onnx", f"hydra.run.dir={run_dir}",
+        f"size=[{EXPORT_SIZE[0]},{EXPORT_SIZE[1]}]", "check_shapes=[[2,50,70]]",
+    )  # fmt: skip
     assert f"Exported {run_dir / 'model.onnx'} (max |logit difference| vs eager: " in result.stdout
     return run_dir / "model.onnx"
 
@@ -92,15 +90,15 @@ def test_torchscript_export_checks_itself_and_predicts(checkpoint: Path, tmp_pat
     overrides = [
         f"ckpt_path={checkpoint}", "format=torchscript", "size=[64,96]", "check_shapes=[[2,50,70]]",
     ]  # fmt: skip
-    result = export(compose_config("export", tmp_path / "run", *overrides))
+    result = export(compose_config("export", *overrides, run_dir=tmp_path / "run"))
     assert result.path == tmp_path / "run" / "model.pt" and result.path.is_file()
     assert result.max_difference < 1e-4
     image = np.random.default_rng(0).integers(0, 256, (90, 150, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "x.png"), image)
     output = tmp_path / "out"
     prediction = compose_config(
-        "predict", tmp_path / "predict", f"ckpt_path={result.path}", f"input={tmp_path / 'x.png'}",
-        f"output={output}",
+        "predict", f"ckpt_path={result.path}", f"input={tmp_path / 'x.png'}",
+        f"output={output}", run_dir=tmp_path / "predict",
     )  # fmt: skip
     assert predict(prediction).predicted == 1
     assert cv2.imread(str(output / "x.png"), cv2.IMREAD_UNCHANGED).shape == (90, 150)
@@ -117,7 +115,7 @@ def test_an_export_that_fails_its_check_leaves_no_model_file_and_names_none(
     run = tmp_path / "run"
     overrides = [f"ckpt_path={checkpoint}", "format=torchscript", "size=[64,96]"]
     with pytest.raises(DroneSegError, match=r"differs from eager PyTorch by up to 0\.5") as failed:
-        export(compose_config("export", run, *overrides))
+        export(compose_config("export", *overrides, run_dir=run))
     assert list(run.iterdir()) == []
     named = [word.rstrip(",:;") for word in str(failed.value).split() if "/" in word]
     assert named == [str(checkpoint), str(run)] and all(Path(p).exists() for p in named)

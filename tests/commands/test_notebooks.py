@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +16,10 @@ import pytest
 
 from drone_seg import render_notebooks
 from drone_seg.data.io import read_image
+from drone_seg.runs.run_dir import RunDir
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers.cli import REPO
+
 NOTEBOOKS = REPO / "notebooks"
 KERNEL = "drone-seg-test"
 # Figures each notebook draws: 01 counts, examples, splits; 02 curves, Dice, confusion, gallery.
@@ -27,19 +27,9 @@ FIGURES = {"01_data.ipynb": 3, "02_results.ipynb": 4}
 
 
 @pytest.fixture(scope="module")
-def notebook_run(tmp_path_factory: pytest.TempPathFactory, synthetic_root: Path) -> Path:
-    """Two short epochs of the demo experiment through the real command line."""
-    run_dir = tmp_path_factory.mktemp("notebook") / "run"
-    command = [
-        sys.executable, "-m", "drone_seg.train", f"data.root={synthetic_root}",
-        f"hydra.run.dir={run_dir}", "trainer.max_epochs=2", "trainer.log_every_n_steps=1",
-        "augment.crop_size=[64,64]", "augment.val_size=[96,160]", "data.batch_size=4",
-        "data.num_workers=0",
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir
+def notebook_run(shared_run: RunDir) -> Path:
+    """The session's shared run: the demo experiment trained through the real command line."""
+    return shared_run.path
 
 
 @pytest.fixture

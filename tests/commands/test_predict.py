@@ -1,14 +1,12 @@
 """Prediction: tiling and TTA bookkeeping, and `drone_seg.predict` end to end on a tiny model.
 
 The model is trained once per session (two short epochs on the synthetic set) and shared with
-test_export.py through `helpers.trained.trained_checkpoint`.
+test_export.py: the best checkpoint of the session's shared run (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
@@ -30,16 +28,19 @@ from drone_seg.inference import rle
 from drone_seg.inference.artifacts import LoadedModel, load_model
 from drone_seg.inference.predictor import Predictor, Tiling, tile_starts
 from drone_seg.predict import predict
+from drone_seg.runs.run_dir import RunDir
 
-from helpers.trained import agreement, compose_config, trained_checkpoint
+from helpers.cli import run_command
+from helpers.config import compose_config
+from helpers.trained import agreement
 
-REPO = Path(__file__).resolve().parents[2]
 FULL_HD = (720, 1280)  # height, width of AeroScapes frames
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_root: Path) -> Path:
-    return trained_checkpoint(tmp_path_factory, synthetic_root)
+def checkpoint(shared_run: RunDir) -> Path:
+    """The best checkpoint of the session's shared run."""
+    return shared_run.best_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def predict_config(tmp_path: Path, checkpoint: Path) -> Callable[..., DictConfig
 
     def make(*overrides: str) -> DictConfig:
         base = [f"ckpt_path={checkpoint}", "size=[96,160]", f"output={tmp_path / 'out'}"]
-        return compose_config("predict", tmp_path / "run", *base, *overrides)
+        return compose_config("predict", *base, *overrides, run_dir=tmp_path / "run")
 
     return make
 
@@ -214,14 +215,11 @@ def test_cli_predicts_a_glob_tiled_into_a_non_empty_folder_with_overwrite(
     output = tmp_path / "out"
     output.mkdir()
     (output / "keep.txt").write_text("mine")
-    command = [
-        sys.executable, "-m", "drone_seg.predict", f"ckpt_path={checkpoint}",
-        f"input={full_hd_folder}/**/*.png", f"output={output}", f"hydra.run.dir={tmp_path / 'run'}",
-        "tile.enabled=true", "tile.scale=0.125", "tile.size=64", "tile.overlap=16",
-        "overwrite=true",
-    ]  # fmt: skip
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_command(
+        "drone_seg.predict", f"ckpt_path={checkpoint}", f"input={full_hd_folder}/**/*.png",
+        f"output={output}", f"hydra.run.dir={tmp_path / 'run'}", "tile.enabled=true",
+        "tile.scale=0.125", "tile.size=64", "tile.overlap=16", "overwrite=true",
+    )  # fmt: skip
     assert f"Predicted 1 images/frames into {output}" in done.stdout
     assert (
         f"Predicted 1 images/frames into {output}" in (tmp_path / "run" / "predict.log").read_text()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import struct
 import subprocess
-import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -16,18 +15,15 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 import drone_seg.predict as predict_module
 from drone_seg.classes import NUM_CLASSES
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 from drone_seg.predict import predict
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers.cli import run_command
+from helpers.config import compose_config
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +41,10 @@ def predict_config(tmp_path: Path, tiny_model: Path) -> Callable[..., DictConfig
     """Compose predict.yaml as its command line would, with the tiny model and 32x48 images."""
 
     def make(*overrides: str) -> DictConfig:
-        GlobalHydra.instance().clear()
-        run_dir = tmp_path / "run"
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            cfg = compose(
-                config_name="predict",
-                overrides=[f"hydra.run.dir={run_dir}", f"ckpt_path={tiny_model}", "size=[32,48]",
-                           *overrides],
-                return_hydra_config=True,
-            )  # fmt: skip
-        with open_dict(cfg):
-            cfg.hydra.runtime.output_dir = str(run_dir)
-        HydraConfig.instance().set_config(cfg)
-        return cfg
+        return compose_config(
+            "predict", f"ckpt_path={tiny_model}", "size=[32,48]", *overrides,
+            run_dir=tmp_path / "run",
+        )  # fmt: skip
 
     return make
 
@@ -94,11 +81,10 @@ def files_under(folder: Path) -> dict[str, bytes]:
 
 
 def run_cli(tiny_model: Path, tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable, "-m", "drone_seg.predict", f"ckpt_path={tiny_model}", "size=[32,48]",
-        f"hydra.run.dir={tmp_path / 'run'}", *overrides,
-    ]  # fmt: skip
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    return run_command(
+        "drone_seg.predict", f"ckpt_path={tiny_model}", "size=[32,48]",
+        f"hydra.run.dir={tmp_path / 'run'}", *overrides, expect_ok=False,
+    )  # fmt: skip
 
 
 def test_output_equal_to_input_is_refused_and_the_photo_kept(tiny_model, tmp_path) -> None:

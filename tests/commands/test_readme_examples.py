@@ -18,9 +18,10 @@ from torch import nn
 from drone_seg.classes import NUM_CLASSES, PALETTE
 from drone_seg.inference.artifacts import METADATA_KEY, load_model, metadata_json
 from drone_seg.predict import build_predictor
+from drone_seg.runs.run_dir import RunDir
 
 from helpers.cli import REPO, run_command
-from helpers.trained import compose_config, trained_checkpoint
+from helpers.config import compose_config
 
 README = (REPO / "README.md").read_text()
 FRAMES = 4
@@ -65,8 +66,9 @@ def read_masks(folder: Path) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory, synthetic_root: Path) -> Path:
-    return trained_checkpoint(tmp_path_factory, synthetic_root)
+def checkpoint(shared_run: RunDir) -> Path:
+    """The best checkpoint of the session's shared run."""
+    return shared_run.best_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +134,7 @@ def test_tile_keys_without_tile_enabled_warn_that_they_do_nothing(
     probe: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     tiles = [f"{key}={value}" for key, value in TINY_TILES.items()]
-    cfg = compose_config("predict", tmp_path, f"ckpt_path={probe}", "input=x.jpg", *tiles)
+    cfg = compose_config("predict", f"ckpt_path={probe}", "input=x.jpg", *tiles, run_dir=tmp_path)
     with caplog.at_level(logging.INFO, logger="drone_seg.predict"):
         predictor = build_predictor(cfg, load_model(probe, "cpu"))
     assert predictor.tiling is None

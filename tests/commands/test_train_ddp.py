@@ -1,23 +1,23 @@
-"""The distributed path on CPU (DDP over gloo, 2 processes): training, and exact validation."""
+"""The distributed path on CPU (DDP over gloo, 2 processes): training, quietly, and exact
+validation."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from drone_seg.runs.run_dir import read_metrics
+from drone_seg.runs.run_dir import RunDir, read_metrics
 
+from helpers.cli import ONE_THREAD, run_command, run_python
+from helpers.config import TINY_TRAIN
+from helpers.quiet import SHOW_WARNINGS, our_warnings
 from helpers.shipped import data_options
 
-REPO = Path(__file__).resolve().parents[2]
-SMALL = [
-    "augment.crop_size=[64,64]", "augment.val_size=[96,160]", "data.batch_size=2",
-    "data.num_workers=0", "data.val_fraction=0.225",  # 9 val images: uneven over 2 ranks
-]  # fmt: skip
+# 9 val images (val_fraction 0.225 of 40): uneven over 2 ranks.
+NINE_VAL = "data.val_fraction=0.225"
+SPLIT_REPORT = "## Split of "
 
 # Validates a checkpoint on the val split with N processes and writes rank 0's metrics as JSON.
 VALIDATE = """
@@ -44,45 +44,53 @@ if __name__ == "__main__":
 
 
 @pytest.fixture(scope="module")
-def ddp_run(tmp_path_factory, synthetic_root) -> Path:
-    """One epoch of the demo with trainer=ddp_cpu through the real command line."""
+def ddp_run(tmp_path_factory, synthetic_root) -> tuple[Path, str]:
+    """Two batches of the demo with trainer=ddp_cpu through the real command line, every Python
+    warning shown and rank 0's progress bar on (it reads the metrics there first): its run folder
+    and everything it printed."""
     run_dir = tmp_path_factory.mktemp("ddp") / "run"
-    command = [
-        sys.executable, "-m", "drone_seg.train", "trainer=ddp_cpu", f"data.root={synthetic_root}",
-        f"hydra.run.dir={run_dir}", "trainer.max_epochs=1", *SMALL,
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_command(
+        "drone_seg.train", "trainer=ddp_cpu", f"data.root={synthetic_root}",
+        f"hydra.run.dir={run_dir}", *TINY_TRAIN, "data.batch_size=2", NINE_VAL,
+        "trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.log_every_n_steps=1",
+        "trainer.enable_progress_bar=true", env={**ONE_THREAD, **SHOW_WARNINGS},
+    )  # fmt: skip
     assert result.stdout.count("Run directory:") == 1, "only rank 0 reports"
-    return run_dir
+    return run_dir, result.stdout + result.stderr
 
 
-def test_ddp_cpu_writes_the_same_kind_of_run_directory(ddp_run: Path) -> None:
+def test_ddp_cpu_writes_the_same_kind_of_run_directory(ddp_run, shared_run: RunDir) -> None:
+    """The files of a single-process run (the session's shared run) and rank 1's log."""
+    run_dir, _ = ddp_run
+    single = {p.name for p in shared_run.path.iterdir()}
+    assert {p.name for p in run_dir.iterdir()} == single | {"train_ddp_process_1.log"}
     for name in ("checkpoints/best.ckpt", "checkpoints/last.ckpt", "split.csv", "metrics.json"):
-        assert (ddp_run / name).is_file(), name
-    assert list((ddp_run / "tensorboard").glob("events.out.tfevents.*"))
-    assert 0.0 <= read_metrics(ddp_run / "metrics.json")["val/dice"] <= 1.0
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert read_metrics(run_dir / "metrics.json").keys() == shared_run.read_metrics().keys()
+
+
+def test_ddp_cpu_prints_the_split_report_once_and_no_warning_of_ours(ddp_run) -> None:
+    _, output = ddp_run
+    assert "Starting with 2 processes" in output
+    assert our_warnings(output) == []
+    assert output.count(SPLIT_REPORT) == 1
+    assert output.count("Masks: ") == 1
 
 
 def validate(tmp_path: Path, checkpoint: Path, root: Path, devices: int) -> dict[str, float]:
     script, out = tmp_path / "validate.py", tmp_path / f"metrics_{devices}.json"
     script.write_text(VALIDATE)
     options = data_options(root, val_fraction=0.225, val_batch_size=2, num_workers=0)
-    command = [
-        sys.executable,
-        str(script),
-        str(checkpoint),
-        json.dumps(options),
-        str(out),
-        str(devices),
-    ]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_python(
+        str(script), str(checkpoint), json.dumps(options), str(out), str(devices), cwd=tmp_path
+    )
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow  # with workers 0: test_user_defaults proves it with the shipped loaders
 def test_ddp_validation_counts_every_image_once(ddp_run, synthetic_root, tmp_path) -> None:
-    checkpoint = ddp_run / "checkpoints" / "best.ckpt"
+    checkpoint = ddp_run[0] / "checkpoints" / "best.ckpt"
     single = validate(tmp_path, checkpoint, synthetic_root, devices=1)
     distributed = validate(tmp_path, checkpoint, synthetic_root, devices=2)
     assert single.keys() == distributed.keys()

@@ -32,35 +32,18 @@ from drone_seg.runs.checkpoint import AtomicCheckpointIO, read_record
 from drone_seg.runs.run_dir import RunDir, read_metrics
 from drone_seg.train import train
 
-from helpers.cli import ONE_THREAD, command
-from helpers.trained import compose_config
+from helpers.cli import ONE_THREAD, command, run_command
+from helpers.config import SCALED, compose_config
 
 # 4 epochs of the 30 training images in 64x64 crops (28 steps): enough to tell several classes
 # apart, so that comparing predictions compares more than one class everywhere.
 EPOCHS = 4
 # The demo as shipped, smaller: workers, copy-paste, callbacks, logger and progress bar stay.
-SCALED = (
-    "augment.crop_size=[64,64]",
-    "augment.val_size=[96,160]",
-    "data.batch_size=4",
-    f"trainer.max_epochs={EPOCHS}",
-)
+DEMO = (*SCALED, f"trainer.max_epochs={EPOCHS}")
 # 37 of the session's 40 images: 7 val images (val_fraction 0.2), uneven over 2 DDP processes.
 DROPPED = 3
 # A user's footage for predict: images of the synthetic set, the first carrying an EXIF rotation.
 PHOTOS = 3
-
-
-def run(
-    module: str, *overrides: str, env: dict[str, str], expect_ok: bool = True
-) -> subprocess.CompletedProcess:
-    """`python -m <module> <overrides>` to its end; with `expect_ok`, fail unless it exits 0."""
-    result = subprocess.run(
-        command(module, *overrides), env=env, capture_output=True, text=True, timeout=600
-    )
-    if expect_ok:
-        assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 def start(module: str, *overrides: str, env: dict[str, str], out: Path) -> subprocess.Popen:
@@ -137,7 +120,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, synthetic_root: Path) -> Demo
     demo.photos.mkdir()
     for path in sorted((data / "JPEGImages").glob("*.jpg"))[:PHOTOS]:
         shutil.copy(path, demo.photos / path.name)
-    args = (f"data.root={data}", f"hydra.run.dir={demo.run.path}", *SCALED)
+    args = (f"data.root={data}", f"hydra.run.dir={demo.run.path}", *DEMO)
     process = start("drone_seg.train", *args, env=env, out=base / "train")
     last = demo.run.last_checkpoint
     while process.poll() is None and not demo.first_last_inode:
@@ -247,7 +230,7 @@ def received(demo: Demo) -> Path:
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DRONE_SEG_CACHE_DIR", demo.env["DRONE_SEG_CACHE_DIR"])
-        evaluate(compose_config("eval", base / "eval", f"ckpt_path={copy.best_checkpoint}"))
+        evaluate(compose_config("eval", f"ckpt_path={copy.best_checkpoint}", run_dir=base / "eval"))
     return copy.path
 
 
@@ -255,7 +238,7 @@ def test_validation_under_ddp_scores_every_val_image_once(demo: Demo) -> None:
     """eval with trainer=ddp_cpu (2 processes, the run's 2 loader workers each) on 7 val images:
     padding one image twice, as DistributedSampler does, would change the scores."""
     out = demo.base / "eval-ddp"
-    run(
+    run_command(
         "drone_seg.eval", f"ckpt_path={demo.run.best_checkpoint}", "trainer=ddp_cpu",
         f"hydra.run.dir={out}", env=demo.env,
     )  # fmt: skip
@@ -269,8 +252,8 @@ def test_validation_under_ddp_scores_every_val_image_once(demo: Demo) -> None:
 def predict_here(demo: Demo, checkpoint: Path, name: str) -> dict[str, np.ndarray]:
     """predict's defaults on the photos, in this process (as the command runs it): the masks."""
     output = demo.base / name
-    predict(compose_config("predict", demo.base / f"predict-{name}", f"ckpt_path={checkpoint}",
-                           f"input={demo.photos}", f"output={output}"))  # fmt: skip
+    predict(compose_config("predict", f"ckpt_path={checkpoint}", f"input={demo.photos}",
+                           f"output={output}", run_dir=demo.base / f"predict-{name}"))  # fmt: skip
     return masks_in(output)
 
 
@@ -313,8 +296,8 @@ def test_a_received_checkpoint_predicts_the_pixels_of_the_original(
 def test_predict_refuses_to_write_into_its_input_and_changes_nothing(demo: Demo) -> None:
     before = files_of(demo.photos)
     config = compose_config(
-        "predict", demo.base / "predict-refused", f"ckpt_path={demo.run.best_checkpoint}",
-        f"input={demo.photos}", f"output={demo.photos}", "overwrite=true",
+        "predict", f"ckpt_path={demo.run.best_checkpoint}", f"input={demo.photos}",
+        f"output={demo.photos}", "overwrite=true", run_dir=demo.base / "predict-refused",
     )  # fmt: skip
     with pytest.raises(ConfigError) as refused:
         predict(config)
@@ -326,7 +309,9 @@ def test_the_onnx_export_checks_itself_and_predicts_as_the_checkpoint(
     demo: Demo, original: dict[str, np.ndarray]
 ) -> None:
     out = demo.base / "export"
-    exported = export(compose_config("export", out, f"ckpt_path={demo.run.best_checkpoint}"))
+    exported = export(
+        compose_config("export", f"ckpt_path={demo.run.best_checkpoint}", run_dir=out)
+    )
     assert exported.path == out / "model.onnx" and exported.path.is_file()
     assert exported.max_difference <= 1e-4
     onnx = predict_here(demo, exported.path, "onnx")
@@ -344,7 +329,10 @@ def test_resuming_a_checkpoint_naming_an_unknown_class_runs_nothing(demo: Demo) 
     crafted.parent.mkdir(parents=True)
     torch.save(checkpoint, crafted)
     config = compose_config(
-        "train", crafted.parent.parent, f"ckpt_path={crafted}", f"trainer.max_epochs={EPOCHS + 1}"
+        "train",
+        f"ckpt_path={crafted}",
+        f"trainer.max_epochs={EPOCHS + 1}",
+        run_dir=crafted.parent.parent,
     )
     with pytest.raises(DroneSegError) as refused:
         train(config)
@@ -374,7 +362,7 @@ def test_resuming_with_another_experiment_is_refused_and_changes_nothing(demo: D
     shutil.copytree(demo.run.path, run.path)
     before = files_of(run.path)
     config = compose_config(
-        "train", run.path, f"ckpt_path={run.last_checkpoint}", "experiment=baseline"
+        "train", f"ckpt_path={run.last_checkpoint}", "experiment=baseline", run_dir=run.path
     )
     with pytest.raises(ConfigError) as refused:
         train(config)
@@ -386,7 +374,7 @@ def test_a_truncated_jpeg_stops_the_demo_before_its_first_step(
     demo: Demo, broken: Path, user_cache: None, capfd: pytest.CaptureFixture[str]
 ) -> None:
     run_dir = demo.base / "broken-run"
-    config = compose_config("train", run_dir, f"data.root={broken.parent.parent}", *SCALED)
+    config = compose_config("train", f"data.root={broken.parent.parent}", *DEMO, run_dir=run_dir)
     with pytest.raises(DataError) as refused:
         train(config)
     assert "\n" not in str(refused.value) and str(broken) in str(refused.value)
@@ -397,7 +385,10 @@ def test_a_truncated_jpeg_stops_the_demo_before_its_first_step(
 def test_eval_refuses_a_truncated_jpeg_naming_it(demo: Demo, broken: Path, user_cache) -> None:
     out = demo.base / "broken-eval"
     config = compose_config(
-        "eval", out, f"ckpt_path={demo.run.best_checkpoint}", f"data.root={broken.parent.parent}"
+        "eval",
+        f"ckpt_path={demo.run.best_checkpoint}",
+        f"data.root={broken.parent.parent}",
+        run_dir=out,
     )
     with pytest.raises(DataError) as refused:
         evaluate(config)
@@ -414,8 +405,8 @@ def test_predict_skips_a_truncated_jpeg_naming_it_and_predicts_the_others(
         shutil.copy(path, photos / path.name)
     output = demo.base / "broken-predictions"
     config = compose_config(
-        "predict", demo.base / "predict-broken", f"ckpt_path={demo.run.best_checkpoint}",
-        f"input={photos}", f"output={output}",
+        "predict", f"ckpt_path={demo.run.best_checkpoint}",
+        f"input={photos}", f"output={output}", run_dir=demo.base / "predict-broken",
     )  # fmt: skip
     result = predict(config)
     assert result.predicted == PHOTOS and [p.name for p in result.skipped] == [broken.name]
@@ -430,7 +421,7 @@ def test_a_longer_run_resumed_in_its_folder_replans_and_continues_its_records(de
     extended = RunDir(demo.base / "extended" / "run")
     shutil.copytree(demo.run.path, extended.path)
     config = extended.config.read_bytes()
-    result = run(
+    result = run_command(
         "drone_seg.train", f"ckpt_path={extended.last_checkpoint}",
         f"trainer.max_epochs={EPOCHS + 1}", env=demo.env,
     )  # fmt: skip

@@ -6,14 +6,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.dataset import SegmentationDataset
 from drone_seg.data.layout import find_samples
 
+from helpers.config import compose_config
 from helpers.datasets import save_mask
 
 LABELS = {1, 5, 9}
@@ -25,9 +24,7 @@ ALWAYS_CREATE = {"Affine", "ClassAwareRandomCrop", "CoarseDropout"}  # at p=1, i
 
 
 def augment_config(name: str, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[f"augment={name}", *overrides])
-    return cfg.augment
+    return compose_config("train", f"augment={name}", *overrides).augment
 
 
 def bright_image_and_mask(height: int = 96, width: int = 160) -> tuple[np.ndarray, np.ndarray]:

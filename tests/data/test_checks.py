@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +15,10 @@ from drone_seg.data import statistics
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.errors import ConfigError, DataError
 
+from helpers.cli import REPO, run_command
 from helpers.datasets import frame_ids, save_mask, scene_masks, write_dataset
 from helpers.shipped import data_options
 
-REPO = Path(__file__).resolve().parents[2]
 IDS = frame_ids(4, 5)
 
 
@@ -212,11 +210,11 @@ def test_train_command_stops_with_one_line_naming_the_bad_file(root: Path, tmp_p
     bad = root / "SegmentationClass" / f"{IDS[8]}.png"
     bad.write_bytes(b"\x89PNG broken")
     command = [
-        sys.executable, "-m", "drone_seg.train", "experiment=demo", f"data.root={root}",
+        "drone_seg.train", "experiment=demo", f"data.root={root}",
         "trainer.fast_dev_run=true", f"hydra.run.dir={tmp_path / 'run'}",
         f"data.cache_dir={tmp_path / 'cache'}", "data.num_workers=0",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = run_command(*command, cwd=REPO, expect_ok=False)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, result.stderr[-2000:]

@@ -4,8 +4,6 @@ one OpenCV refuses, stops the run at start-up with one line naming it; later rea
 from __future__ import annotations
 
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -21,10 +19,10 @@ from drone_seg.data.layout import find_samples
 from drone_seg.data.source import DataSource
 from drone_seg.errors import DataError
 
+from helpers.cli import REPO, run_command
 from helpers.datasets import frame_ids, image_for, scene_masks, write_dataset
 from helpers.shipped import data_source
 
-REPO = Path(__file__).resolve().parents[2]
 IDS = frame_ids(3, 4)
 
 
@@ -199,13 +197,13 @@ def test_train_stops_before_the_first_step_naming_a_truncated_jpeg(tmp_path: Pat
     bad = root / "images" / f"{IDS[9]}.jpg"
     truncate(bad, 0.5)
     command = [
-        sys.executable, "-m", "drone_seg.train", "data=folders", f"data.root={root}",
+        "drone_seg.train", "data=folders", f"data.root={root}",
         "data.images_dir=images", "data.masks_dir=masks", "trainer.max_epochs=1",
         "data.num_workers=0", "augment.crop_size=[64,64]", "augment.val_size=[64,64]",
         f"hydra.run.dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}",
         f"paths.root_dir={tmp_path}",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = run_command(*command, cwd=REPO, expect_ok=False)
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and str(bad) in last, result.stderr[-2000:]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
-import sys
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from drone_seg.data import download as download_module
 from drone_seg.data.download import prepare
 from drone_seg.errors import DataError
 
+from helpers.cli import run_command
 from helpers.datasets import frame_ids, scene_masks, write_dataset
 
 IDS = frame_ids(3, 4)
@@ -157,13 +156,13 @@ def test_progress_is_shown(archive: Path, tmp_path: Path, capsys: pytest.Capture
 def test_prepare_command(archive: Path, tmp_path: Path) -> None:
     dest = tmp_path / "aeroscapes"
     command = [
-        sys.executable, "-m", "drone_seg.prepare", f"url={archive.as_uri()}",
+        "drone_seg.prepare", f"url={archive.as_uri()}",
         f"dest={dest}", f"archive={tmp_path / 'download.tar.gz'}",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = run_command(*command, cwd=tmp_path, expect_ok=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Unpacked AeroScapes in {dest} (12 images)" in result.stdout
-    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    again = run_command(*command, cwd=tmp_path, expect_ok=False)
     assert f"Already there: AeroScapes in {dest}" in again.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["aeroscapes"]
 
@@ -250,10 +249,10 @@ def test_a_symlinked_folder_is_never_the_dataset_root(archive: Path, tmp_path: P
     )
     dest = tmp_path / "data" / "aeroscapes"
     command = [
-        sys.executable, "-m", "drone_seg.prepare", "url=file:///nowhere", f"dest={dest}",
+        "drone_seg.prepare", "url=file:///nowhere", f"dest={dest}",
         f"archive={linked}",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = run_command(*command, cwd=tmp_path, expect_ok=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Unpacked AeroScapes in {dest} (12 images)" in result.stdout
     assert dest.is_dir() and not dest.is_symlink()
@@ -271,10 +270,10 @@ def test_an_archive_whose_only_layout_is_symlinked_is_one_line(
     with tarfile.open(linked, "w:gz") as tar:
         tar.add(source, arcname="aeroscapes")
     command = [
-        sys.executable, "-m", "drone_seg.prepare", "url=file:///nowhere",
+        "drone_seg.prepare", "url=file:///nowhere",
         f"dest={tmp_path / 'aeroscapes'}", f"archive={linked}",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = run_command(*command, cwd=tmp_path, expect_ok=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {linked} holds no JPEGImages/ and SegmentationClass/: not AeroScapes"

@@ -7,16 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.datamodule import DroneDataModule
 from drone_seg.train import train
 
+from helpers.config import TINY, compose_config
 from helpers.datasets import frame_ids, scene_masks, write_dataset
 from helpers.shipped import data_options
 
@@ -72,29 +69,11 @@ def test_folder_pairs_layout_with_an_id_list(roots: dict[str, Path], tmp_path: P
 
 def compose_train(root: Path, run_dir: Path, *overrides: str) -> DictConfig:
     """`train.yaml` composed as the command line would, tiny sizes, on `root`."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(
-            config_name="train",
-            overrides=[
-                f"data.root={root}",
-                f"hydra.run.dir={run_dir}",
-                f"paths.root_dir={run_dir.parent}",
-                f"data.cache_dir={run_dir.parent / 'cache'}",
-                "augment.crop_size=[32,32]",
-                "augment.val_size=[48,64]",
-                "data.batch_size=4",
-                "data.num_workers=0",
-                "trainer.accelerator=cpu",
-                "trainer.fast_dev_run=true",
-                *overrides,
-            ],
-            return_hydra_config=True,
-        )
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(run_dir)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    return compose_config(
+        "train", *TINY, f"data.root={root}", f"paths.root_dir={run_dir.parent}",
+        f"data.cache_dir={run_dir.parent / 'cache'}", "augment.crop_size=[32,32]",
+        "augment.val_size=[48,64]", "trainer.fast_dev_run=true", *overrides, run_dir=run_dir,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from drone_seg.classes import CLASS_NAMES
 from drone_seg.data.aeroscapes_compare import TwinErrors, comparison_text
 from drone_seg.data.label_profile import LabelProfile, mask_figures
 
+from helpers.cli import run_command
 from helpers.datasets import write_dataset
 
 PERSON, CAR, SKY = (CLASS_NAMES.index(name) for name in ("person", "car", "sky"))
@@ -92,8 +92,8 @@ def test_comparison_text_lists_every_class_and_the_summary() -> None:
 
 def stats(root: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m drone_seg.stats data.root=root` with overrides."""
-    command = [sys.executable, "-m", "drone_seg.stats", f"data.root={root}", *overrides]
-    return subprocess.run(command, cwd=root.parent, capture_output=True, text=True, timeout=120)
+    command = ["drone_seg.stats", f"data.root={root}", *overrides]
+    return run_command(*command, cwd=root.parent, expect_ok=False)
 
 
 def test_stats_command_compares_a_dataset_with_aeroscapes(tmp_path: Path) -> None:

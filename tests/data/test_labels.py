@@ -4,8 +4,6 @@ pixel, or a split whose val (or train) side has none; class weights stay defined
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from drone_seg.data.class_weights import inverse_frequency, median_frequency, st
 from drone_seg.data.source import DataSource
 from drone_seg.errors import ConfigError, DataError
 
+from helpers.cli import run_command
 from helpers.datasets import frame_ids, scene_masks, write_dataset
 from helpers.shipped import data_source
 
@@ -41,10 +40,10 @@ def test_masks_without_a_labelled_pixel_are_refused(unlabelled_root: Path, tmp_p
 
 def test_the_stats_command_refuses_them_in_one_line(unlabelled_root: Path, tmp_path: Path) -> None:
     command = [
-        sys.executable, "-m", "drone_seg.stats", f"data.root={unlabelled_root}",
+        "drone_seg.stats", f"data.root={unlabelled_root}",
         f"data.cache_dir={tmp_path / 'cache'}",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = run_command(*command, cwd=tmp_path, expect_ok=False)
     assert result.returncode != 0 and "class_weights" not in result.stdout
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("error: no mask of the 20 in ") and "Traceback" not in result.stderr

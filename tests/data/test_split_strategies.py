@@ -5,8 +5,6 @@ for `make mutation` to run per mutant)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +43,9 @@ from drone_seg.data.splitting.stratify import (
 )
 from drone_seg.errors import ConfigError, DataError
 
+from helpers.cli import run_command
 from helpers.datasets import frame_ids, scene_masks, write_dataset
 from helpers.shipped import data_options
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -123,11 +120,11 @@ def test_split_command_writes_the_file_training_writes(
 ) -> None:
     out = tmp_path / "out" / "sequence.csv"
     command = [
-        sys.executable, "-m", "drone_seg.split", f"data.root={big_root}",
+        "drone_seg.split", f"data.root={big_root}",
         "data.split=sequence", "data.split_seed=3", f"data.cache_dir={cache_dir}",
         f"split_file={out}",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = run_command(*command, cwd=tmp_path, expect_ok=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Largest deviation" in result.stdout and "| drone |" in result.stdout
     assert out.with_name("sequence_report.md").is_file()

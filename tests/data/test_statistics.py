@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import yaml
 from drone_seg.classes import CLASS_NAMES
 from drone_seg.data.class_weights import inverse_frequency, median_frequency
 
+from helpers.cli import run_command
 from helpers.datasets import frame_ids, scene_masks, write_dataset
 
 
@@ -42,10 +41,10 @@ def test_stats_command_prints_counts_and_weight_overrides(tmp_path: Path) -> Non
     masks = scene_masks(4, 5, 24, 32, seed=4)
     root = write_dataset(tmp_path / "data", masks, frame_ids(4, 5))
     command = [
-        sys.executable, "-m", "drone_seg.stats", f"data.root={root}",
+        "drone_seg.stats", f"data.root={root}",
         f"data.cache_dir={tmp_path / 'cache'}",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = run_command(*command, cwd=tmp_path, expect_ok=False)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     for label, name in enumerate(CLASS_NAMES):

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from drone_seg.classes import SMALL_CLASSES
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.runs.ablation import ablation_rows, collect_arms, small_class_mean
 
-from helpers.cli import TINY_TRAIN, run_command
+from helpers.cli import run_command
+from helpers.config import TINY_TRAIN, compose_config
 
 # The experiment draws no pictures: TINY_TRAIN's setting for them does not apply.
 NO_PICTURES_TINY = [o for o in TINY_TRAIN if not o.startswith("callbacks.images")]
@@ -24,9 +23,7 @@ ARMS = sorted(path.stem for path in (Path(CONFIG_DIR) / "ablation").glob("*.yaml
 
 
 def train_composed(*overrides: str) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose("train", list(overrides), return_hydra_config=True)
+    return compose_config("train", *overrides)
 
 
 def ablation_config(arm: str) -> DictConfig:

@@ -17,20 +17,20 @@ from drone_seg.errors import ConfigError
 from drone_seg.runs.confinement import check_confined, check_data_confined
 from drone_seg.runs.run_dir import RunDir
 
-from helpers.cli import TINY_TRAIN, one_line_error, run_command
+from helpers.cli import one_line_error, run_command
+from helpers.trained import SHARED_EPOCHS
 
 SOURCE = "ckpt_path=crafted.ckpt"
 
 
+# One more epoch than the shared run's: a resume that would train.
+LONGER = f"trainer.max_epochs={SHARED_EPOCHS + 1}"
+
+
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory, synthetic_root: Path) -> Path:
-    """A one-epoch run to craft checkpoints from."""
-    run = tmp_path_factory.mktemp("finished") / "run"
-    run_command(
-        "drone_seg.train", f"data.root={synthetic_root}", f"hydra.run.dir={run}", *TINY_TRAIN,
-        "trainer.max_epochs=1",
-    )  # fmt: skip
-    return run
+def finished(shared_run: RunDir) -> Path:
+    """The session's shared run, to craft copies of its checkpoints from."""
+    return shared_run.path
 
 
 def crafted(finished: Path, where: Path, change: Callable[[dict], None]) -> RunDir:
@@ -60,7 +60,7 @@ def test_a_record_pointing_logger_checkpoints_and_trainer_outside_is_refused(
     run = crafted(finished, tmp_path / "run", point_outside)
     before = files_under(run.path)
     result = run_command(
-        "drone_seg.train", f"ckpt_path={run.last_checkpoint}", "trainer.max_epochs=2",
+        "drone_seg.train", f"ckpt_path={run.last_checkpoint}", LONGER,
         expect_ok=False,
     )  # fmt: skip
     message = one_line_error(result)
@@ -80,11 +80,11 @@ def test_the_same_value_given_on_the_command_line_is_the_users_choice(
 
     run = crafted(finished, tmp_path / "run", log_elsewhere)
     run_command(
-        "drone_seg.train", f"ckpt_path={run.last_checkpoint}", "trainer.max_epochs=2",
+        "drone_seg.train", f"ckpt_path={run.last_checkpoint}", LONGER,
         f"logger.tensorboard.save_dir={elsewhere}",
     )  # fmt: skip
     assert list((elsewhere / "tensorboard").glob("events.out.tfevents.*"))
-    assert torch.load(run.last_checkpoint, weights_only=True)["epoch"] == 1
+    assert torch.load(run.last_checkpoint, weights_only=True)["epoch"] == SHARED_EPOCHS
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_a_record_sending_the_run_to_a_tracking_server_connects_to_nothing(
 
     run = crafted(finished, tmp_path / "run", track_remotely)
     result = run_command(
-        "drone_seg.train", f"ckpt_path={run.last_checkpoint}", "trainer.max_epochs=2",
+        "drone_seg.train", f"ckpt_path={run.last_checkpoint}", LONGER,
         expect_ok=False,
     )  # fmt: skip
     message = one_line_error(result)

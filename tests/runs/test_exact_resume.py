@@ -8,10 +8,6 @@ TensorBoard logger), scaled down only in image size, batches and epochs.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,14 +17,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from drone_seg.runs.run_dir import RunDir, read_metrics
 
-from helpers.cli import ONE_THREAD, command, run_command
+from helpers.cli import kill_after_first_checkpoint, run_command
+from helpers.config import SCALED
 
 EPOCHS = 3
 # The demo as shipped, smaller: workers, copy-paste, callbacks and logger stay as they are.
-SCALED = (
-    "augment.crop_size=[64,64]",
-    "augment.val_size=[96,160]",
-    "data.batch_size=4",
+SHORT = (
+    *SCALED,
     "trainer.limit_train_batches=3",
     "trainer.num_sanity_val_steps=0",
     "trainer.enable_progress_bar=false",
@@ -52,27 +47,7 @@ PARAMS = [pytest.param(case, marks=() if case == "demo" else pytest.mark.slow) f
 
 
 def train_args(root: Path, run_dir: Path, case: str) -> list[str]:
-    return [f"data.root={root}", f"hydra.run.dir={run_dir}", *SCALED, *CASES[case]]
-
-
-def kill_after_first_checkpoint(args: list[str], last: Path) -> int:
-    """Start training in its own process group and SIGKILL the whole group (every DDP rank and
-    loader worker) as soon as the first last.ckpt exists; return that checkpoint's epoch."""
-    process = subprocess.Popen(
-        command("drone_seg.train", *args),
-        env=ONE_THREAD,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 300
-    while not last.exists():
-        assert process.poll() is None, "training ended before its first checkpoint"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    return torch.load(last, weights_only=True)["epoch"]
+    return [f"data.root={root}", f"hydra.run.dir={run_dir}", *SHORT, *CASES[case]]
 
 
 def val_dice_by_epoch(run: Path) -> dict[int, float]:

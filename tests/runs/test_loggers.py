@@ -20,7 +20,8 @@ from drone_seg.runs import loggers
 from drone_seg.runs.loggers import instantiate_loggers
 from drone_seg.train import train
 
-from helpers.cli import TINY_TRAIN, run_command
+from helpers.cli import run_command
+from helpers.config import TINY_TRAIN
 
 SHORT = ("trainer.max_epochs=2", "trainer.limit_train_batches=2", "trainer.limit_val_batches=2")
 PICTURES = {"epoch_001_confusion.png", "epoch_001_predictions.png"}  # the last epoch's, 0-based

@@ -15,7 +15,8 @@ from drone_seg.models.module import SegmentationModule
 from drone_seg.runs import lr_finder
 from drone_seg.train import train
 
-from helpers.cli import TINY_TRAIN, one_line_error, run_command
+from helpers.cli import one_line_error, run_command
+from helpers.config import TINY_TRAIN
 
 # 20 steps from 1e-4 to 0.5, every step run (no early stop); one epoch allowed, fewer than needed.
 SWEEP = (

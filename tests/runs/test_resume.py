@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,8 @@ import torch
 
 from drone_seg.runs.run_dir import RunDir, read_metrics
 
-from helpers.cli import ONE_THREAD, TINY_TRAIN, command, one_line_error, run_command
+from helpers.cli import kill_after_first_checkpoint, one_line_error, run_command
+from helpers.config import TINY_TRAIN
 
 EPOCHS = 4
 BATCHES = 3
@@ -35,30 +32,13 @@ def whole(tmp_path_factory, synthetic_root: Path) -> Path:
     return run_dir
 
 
-def kill_after_first_checkpoint(args: list[str], last: Path) -> int:
-    """Start training, SIGKILL it as soon as its first last.ckpt exists; return that epoch."""
-    process = subprocess.Popen(
-        command("drone_seg.train", *args),
-        env=ONE_THREAD,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    while not last.exists():
-        assert process.poll() is None, "training ended before its first checkpoint"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    return torch.load(last, weights_only=True)["epoch"]
-
-
 def val_dice_of(checkpoint: Path, out: Path) -> float:
     """val/dice of `checkpoint` as the eval command scores it."""
     run_command("drone_seg.eval", f"ckpt_path={checkpoint}", f"hydra.run.dir={out}")
     return read_metrics(out / "metrics.json")["val/dice"]
 
 
+@pytest.mark.slow  # with workers 0: test_exact_resume proves it with the shipped loaders
 def test_a_killed_run_resumed_ends_where_an_uninterrupted_run_ends(
     whole: Path, tmp_path: Path, synthetic_root: Path
 ) -> None:

@@ -12,17 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
 from drone_seg.allowlist import is_allowed
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
 from drone_seg.runs.checkpoint import read_checkpoint
 from drone_seg.runs.run_dir import RunDir, read_metrics, write_metrics
 
-from helpers.cli import TINY_TRAIN, one_line_error, run_command
+from helpers.cli import one_line_error, run_command
+from helpers.config import compose_config
 
 
 class Payload:
@@ -36,13 +34,9 @@ class Payload:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, synthetic_root: Path) -> RunDir:
-    run = RunDir(tmp_path_factory.mktemp("safety") / "run")
-    run_command(
-        "drone_seg.train", f"data.root={synthetic_root}", f"hydra.run.dir={run.path}",
-        "trainer.max_epochs=1", "trainer.limit_train_batches=2", *TINY_TRAIN,
-    )  # fmt: skip
-    return run
+def trained(shared_run: RunDir) -> RunDir:
+    """The session's shared run: checkpoints to copy and craft, never to change."""
+    return shared_run
 
 
 @pytest.fixture
@@ -148,6 +142,7 @@ def test_targets_in_a_checkpoints_config_or_augment_are_checked_before_use(
     assert not marker.exists()
 
 
+@pytest.mark.slow  # test_user_defaults proves it on the default run (a received run folder)
 def test_a_crafted_run_config_beside_a_checkpoint_is_never_read(
     trained: RunDir, tmp_path: Path, images: Path
 ) -> None:
@@ -213,6 +208,7 @@ def test_the_allowlist_admits_known_classes_only(target: str, allowed: bool) -> 
     assert is_allowed(target) is allowed
 
 
+@pytest.mark.slow  # test_user_defaults proves it on the default run (a received run folder)
 def test_a_copied_best_checkpoint_predicts_the_pixels_it_predicts_in_its_run(
     trained: RunDir, tmp_path: Path, images: Path
 ) -> None:
@@ -248,10 +244,7 @@ def test_metrics_files_are_strict_json_with_null_for_undefined_scores(
 
 
 def compose_run_dir(config_name: str, *overrides: str) -> str:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
-    return str(cfg.hydra.run.dir)
+    return str(compose_config(config_name, *overrides).hydra.run.dir)
 
 
 def test_default_run_folders_are_unique_per_process_and_resuming_reuses_the_run(tmp_path) -> None:

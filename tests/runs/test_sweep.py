@@ -5,57 +5,40 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from hydra_plugins.hydra_submitit_launcher.config import SlurmQueueConf
 from omegaconf import DictConfig, OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.runs.run_dir import read_metrics
 from drone_seg.runs.sweep import collect_runs, ranked, summary_table, write_summary
 
-REPO = Path(__file__).resolve().parents[2]
-# One CPU thread per run: tiny runs gain nothing from more, and on a busy machine idle-spinning
-# OpenMP threads make them several times slower.
-ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+from helpers.cli import run_command
+from helpers.config import TINY_TRAIN, compose_config
+
 # One short epoch per run on tiny images: a run takes a few seconds on a CPU.
-TINY = [
+SHORT = (
+    *TINY_TRAIN,
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=2",
     "trainer.limit_val_batches=1",
-    "trainer.num_sanity_val_steps=0",
-    "augment.crop_size=[64,64]",
-    "augment.val_size=[96,160]",
-    "data.batch_size=4",
-    "data.num_workers=0",
-    "trainer.accelerator=cpu",
-]
+)
 
 
 def sweep(
     sweep_dir: Path, root: Path, *overrides: str, expect_ok: bool = True
 ) -> subprocess.CompletedProcess:
     """Run `python -m drone_seg.train -m` on the test data with `overrides` into `sweep_dir`."""
-    command = [
-        sys.executable, "-m", "drone_seg.train", "-m", f"data.root={root}",
-        f"hydra.sweep.dir={sweep_dir}", f"paths.root_dir={sweep_dir.parent}", *TINY, *overrides,
-    ]  # fmt: skip
-    result = subprocess.run(
-        command, cwd=REPO, env=ONE_THREAD, capture_output=True, text=True, timeout=600
-    )
-    if expect_ok:
-        assert result.returncode == 0, result.stderr[-3000:]
-    return result
+    return run_command(
+        "drone_seg.train", "-m", f"data.root={root}", f"hydra.sweep.dir={sweep_dir}",
+        f"paths.root_dir={sweep_dir.parent}", *SHORT, *overrides, expect_ok=expect_ok,
+    )  # fmt: skip
 
 
 def read_summary(sweep_dir: Path) -> list[dict[str, str]]:
@@ -196,9 +179,7 @@ def test_summary_ranks_runs_and_explains_failures(tmp_path) -> None:
 
 
 def compose_train(*overrides: str) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose("train", overrides=list(overrides), return_hydra_config=True)
+    return compose_config("train", *overrides)
 
 
 def test_submitit_slurm_preset_matches_the_trainer(tmp_path) -> None:

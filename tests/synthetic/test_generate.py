@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from drone_seg.aeroscapes_layout import UNUSED, VAL
 from drone_seg.classes import CLASS_NAMES, NUM_CLASSES
-from drone_seg.cli import CONFIG_DIR
 from drone_seg.data.splitting.assignment import official_assignment
 from drone_seg.errors import ConfigError, DataError
 from drone_seg.synthetic import generate_dataset, plan_sequences, writer
+
+from helpers.cli import run_command
+from helpers.config import compose_config
 
 SMALL = {"width": 128, "height": 96}
 RARE_CLASSES = ("bike", "drone", "boat", "animal")
@@ -225,8 +225,8 @@ def test_interrupted_generation_leaves_no_dataset(tmp_path: Path, monkeypatch) -
 
 def synthesize(cwd: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m drone_seg.synthesize` with Hydra overrides in `cwd`."""
-    command = [sys.executable, "-m", "drone_seg.synthesize", *overrides]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+    command = ["drone_seg.synthesize", *overrides]
+    return run_command(*command, cwd=cwd, expect_ok=False)
 
 
 def test_command_writes_the_dataset_and_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -255,11 +255,9 @@ def test_command_writes_the_dataset_and_refuses_to_overwrite(tmp_path: Path) -> 
 
 
 def test_command_defaults_are_the_training_set(tmp_path: Path) -> None:
-    config_dir = CONFIG_DIR
-    with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
-        command = compose("synthesize")
-        training = compose("train", overrides=["data=synthetic"]).data.synthetic
-        custom = compose("synthesize", overrides=["num_images=7", "width=64"])
+    command = compose_config("synthesize")
+    training = compose_config("train", "data=synthetic").data.synthetic
+    custom = compose_config("synthesize", "num_images=7", "width=64")
     assert {key: command[key] for key in training} == dict(training)
     assert custom.dir.endswith("synthetic-7x64x272-seed0")
     help_text = synthesize(tmp_path, "--help")
