@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.models.losses import FocalDiceLoss, FocalLoss, SoftDiceLoss
 
 
@@ -338,3 +340,35 @@ def test_zero_is_a_valid_gamma_smoothing_and_class_weight() -> None:
     assert float(dice) == pytest.approx(reference_dice(logits, target, 0.0, False))
     weighted = FocalLoss(gamma=0.0, alpha=[0.0, 1.0, 1.0, 1.0])(logits, target)
     assert float(weighted) == pytest.approx(reference_focal(logits, target, 0.0, [0, 1, 1, 1]))
+
+
+def test_the_constructor_defaults_are_the_reference_preset() -> None:
+    """`FocalDiceLoss()` is the loss `conf/loss/focal_dice.yaml` builds: a default changed in one
+    place and not the other fails here."""
+    preset = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / "loss" / "focal_dice.yaml"))
+    assert preset.pop("_target_") == "drone_seg.models.losses.FocalDiceLoss"
+    default, configured = FocalDiceLoss(), FocalDiceLoss(**preset)
+
+    def settings(loss: FocalDiceLoss) -> tuple:
+        focal, dice = loss.focal, loss.dice
+        return (
+            *(loss.focal_weight, loss.dice_weight, focal.gamma, focal.alpha, focal.ignore_index),
+            *(dice.smooth, dice.log_loss, dice.ignore_index),
+        )
+
+    assert settings(default) == settings(configured)
+    logits, target = make_inputs(seed=13)
+    torch.testing.assert_close(default(logits, target), configured(logits, target))
+
+
+def test_the_ignore_index_reaches_both_terms() -> None:
+    """With `ignore_index=3`, pixels labelled 3 are skipped by the focal and the Dice term alike:
+    the loss is the default loss of the same target with those pixels marked 255."""
+    logits, target = make_inputs(c=5, seed=14)
+    target[target == IGNORE_INDEX] = 3
+    assert (target == 3).any()
+    relabelled = target.masked_fill(target == 3, IGNORE_INDEX)
+    for focal_weight, dice_weight in [(1.0, 0.0), (0.0, 1.0), (0.4, 0.6)]:
+        custom = FocalDiceLoss(focal_weight, dice_weight, ignore_index=3)(logits, target)
+        default = FocalDiceLoss(focal_weight, dice_weight)(logits, relabelled)
+        torch.testing.assert_close(custom, default)
