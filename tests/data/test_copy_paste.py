@@ -217,3 +217,17 @@ def test_paste_cuts_off_what_falls_outside_the_image() -> None:
         assert set(rows) == set(range(6)) and columns.max() - columns.min() == 1
     _, same = paste(image, mask, donor, tall, BOAT, "same", rng)
     np.testing.assert_array_equal(np.nonzero(same == BOAT)[0], np.repeat(np.arange(1, 6), 2))
+
+
+@pytest.mark.parametrize("connected", [False, True])
+def test_a_donor_whose_mask_no_longer_holds_the_class_pastes_nothing(connected: bool) -> None:
+    """The donors come from the start-up pixel counts, not from the masks read: a donor read
+    without the class (counts out of date) leaves the sample as it was, connected regions or not."""
+    samples = donors()
+    tool = copy_paste(samples, connected=connected)
+    stale = [samples[0], image_and_mask(1), image_and_mask(2), samples[3]]  # the boats are gone
+    image, mask = samples[0]
+    for seed in range(5):
+        pasted_image, pasted_mask = tool(0, seed, image, mask, Recorder(stale))
+        np.testing.assert_array_equal(pasted_image, image)
+        np.testing.assert_array_equal(pasted_mask, mask)
