@@ -193,10 +193,21 @@ def test_defaults_and_the_donor_count_in_the_log(caplog) -> None:
     assert tool is not None
     assert (tool.p, tool.placement, tool.connected) == (1.0, "same", False)
     assert [list(h) for h in tool.holders] == [[1, 2], [3]]
-    assert "Copy-paste donors (training images holding each class): boat 2, animal 1" in caplog.text
-    assert "nothing is pasted" not in caplog.text
+    donors_line = "Copy-paste donors (training images holding each class): boat 2, animal 1"
+    assert [record.getMessage() for record in caplog.records] == [donors_line]
+    caplog.clear()
     copy_paste(samples, classes=["drone"])
-    assert "No training image holds an augment.copy_paste class: nothing is pasted" in caplog.text
+    assert [record.getMessage() for record in caplog.records] == [
+        "Copy-paste donors (training images holding each class): drone 0",
+        "No training image holds an augment.copy_paste class: nothing is pasted",
+    ]
+
+
+def test_an_image_with_a_single_pixel_of_the_class_is_a_donor() -> None:
+    samples = donors()
+    samples[0][1][0, 0] = ANIMAL
+    tool = copy_paste(samples, classes=["animal"])
+    assert [list(h) for h in tool.holders] == [[0, 3]]
 
 
 def test_paste_cuts_off_what_falls_outside_the_image() -> None:
