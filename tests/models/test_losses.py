@@ -343,8 +343,8 @@ def test_zero_is_a_valid_gamma_smoothing_and_class_weight() -> None:
 
 
 def test_the_constructor_defaults_are_the_reference_preset() -> None:
-    """`FocalDiceLoss()` is the loss `conf/loss/focal_dice.yaml` builds: a default changed in one
-    place and not the other fails here."""
+    """`FocalDiceLoss()` is the loss `conf/loss/focal_dice.yaml` builds, and `FocalLoss()` and
+    `SoftDiceLoss()` are its terms: a default changed in one place and not the other fails here."""
     preset = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / "loss" / "focal_dice.yaml"))
     assert preset.pop("_target_") == "drone_seg.models.losses.FocalDiceLoss"
     default, configured = FocalDiceLoss(), FocalDiceLoss(**preset)
@@ -359,6 +359,8 @@ def test_the_constructor_defaults_are_the_reference_preset() -> None:
     assert settings(default) == settings(configured)
     logits, target = make_inputs(seed=13)
     torch.testing.assert_close(default(logits, target), configured(logits, target))
+    torch.testing.assert_close(FocalLoss()(logits, target), configured.focal(logits, target))
+    torch.testing.assert_close(SoftDiceLoss()(logits, target), configured.dice(logits, target))
 
 
 def test_the_ignore_index_reaches_both_terms() -> None:
