@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -334,7 +335,9 @@ def test_each_strategy_is_its_stratification_as_subset_codes(caplog) -> None:
     )
     assert "SEQUENCE_FRAME" not in caplog.text
     stratified_assignment("sequence", [f"img{i}" for i in range(40)], counts, 0.25, 3)
-    assert "No image id has the form SEQUENCE_FRAME" in caplog.text
+    assert [record.getMessage() for record in caplog.records] == [
+        "No image id has the form SEQUENCE_FRAME: each image is its own sequence"
+    ]
     with pytest.raises(ValueError, match=r"^no stratified split 'random'"):
         stratified_assignment("random", ids, counts, 0.25, 3)
 
@@ -417,7 +420,10 @@ def test_pixel_shares_deviation_and_worst_class_on_a_worked_example() -> None:
     subset = np.array([0, 0, 1, -1])  # train pixels [8, 2, 0, 0]; val pixels [3, 3, 0, 2]
     np.testing.assert_allclose(pixel_shares(counts[:2]), [0.8, 0.2, 0.0, 0.0])
     np.testing.assert_array_equal(pixel_shares(np.zeros((2, 3))), [0.0, 0.0, 0.0])
-    deviation = share_deviation(counts, subset)
+    np.testing.assert_array_equal(pixel_shares(np.array([[0, 1, 0]])), [0.0, 1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a class missing from train is a value, not a warning
+        deviation = share_deviation(counts, subset)
     np.testing.assert_allclose(deviation[:2], [0.375 / 0.8 - 1, 0.375 / 0.2 - 1])
     assert np.isnan(deviation[2]) and np.isinf(deviation[3])
     assert worst_class(counts[:3, :2], subset[:3]) == (1, pytest.approx(1.5))
