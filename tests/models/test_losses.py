@@ -374,3 +374,13 @@ def test_the_ignore_index_reaches_both_terms() -> None:
         custom = FocalDiceLoss(focal_weight, dice_weight, ignore_index=3)(logits, target)
         default = FocalDiceLoss(focal_weight, dice_weight)(logits, relabelled)
         torch.testing.assert_close(custom, default)
+
+
+def test_a_class_on_a_single_pixel_is_present_in_the_dice_mean() -> None:
+    logits, target = make_inputs(c=4, num_target_classes=3, seed=15)
+    target[0, 0, 0] = 3  # class 3 on one pixel
+    for log_loss in (False, True):
+        loss = SoftDiceLoss(smooth=0.5, log_loss=log_loss)(logits, target)
+        assert loss.item() == pytest.approx(
+            reference_dice(logits, target, 0.5, log_loss), rel=1e-10
+        )
