@@ -40,6 +40,7 @@ from drone_seg.data.splitting.stratify import (
     choose_subset,
     class_targets,
     group_split,
+    imbalance,
     local_search,
     pixel_split,
     stratified_split,
@@ -311,6 +312,72 @@ def test_group_split_of_unequal_groups_stays_within_half_a_median_group() -> Non
     for group in np.unique(groups):
         assert len(set(is_val[groups == group])) == 1
     assert abs(int(is_val.sum()) - round(0.3 * len(groups))) <= 1
+
+
+def sparse_table(units: int, seed: int) -> np.ndarray:
+    """(units, 6) pixel counts: a common class, and five rarer ones often held by a single pixel."""
+    rng = np.random.default_rng(seed)
+    held = rng.random((units, 6)) < [1, 0.5, 0.3, 0.2, 0.2, 0.1]
+    counts = rng.integers(1, 500, (units, 6)) * held
+    single = rng.random((units, 6)) < 0.3
+    counts[single] = np.minimum(counts[single], 1)
+    return counts
+
+
+def improving_steps(features, presence, sizes, is_val, tolerance: int, target: int) -> list:
+    """Every swap of a val and a train unit, or move of one unit, that keeps val's size within
+    `tolerance` of `target` and every splittable class on both sides, and lowers the imbalance."""
+    share = target / sizes.sum()
+    now = imbalance(features, is_val, share)
+    val, train = np.flatnonzero(is_val), np.flatnonzero(~is_val)
+    steps = [(i, j) for i in val for j in train] + [(i,) for i in range(len(sizes))]
+    better = []
+    for step in steps:
+        flipped = is_val.copy()
+        flipped[list(step)] = ~flipped[list(step)]
+        if abs(int(sizes[flipped].sum()) - target) > tolerance:
+            continue
+        if not both_sides_hold_every_splittable_class(presence, flipped):
+            continue
+        if imbalance(features, flipped, share) < now - 1e-12:
+            better.append(step)
+    return better
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pixel_split_is_a_swap_local_minimum_of_the_exact_size(seed: int) -> None:
+    """The pixel split holds exactly round(0.4 x 12) images, every class two images hold on each
+    side, and no swap keeping that lowers the imbalance of class images, pixels and all pixels."""
+    counts = sparse_table(12, seed)
+    presence = counts > 0
+    is_val = pixel_split(counts, 0.4, seed)
+    assert is_val.sum() == 5
+    assert both_sides_hold_every_splittable_class(presence, is_val)
+    features = balance_features(presence, counts)
+    assert improving_steps(features, presence, np.ones(12, int), is_val, 0, 5) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_group_split_is_a_local_minimum_within_half_a_median_group(seed: int) -> None:
+    """Ten groups of four images: val is four groups give or take half a group (two images),
+    holds every class two groups hold on each side, the same for the same seed, and no swap or
+    move of groups within that size lowers the imbalance (class images and pixels per group,
+    all pixels, and group sizes)."""
+    counts = sparse_table(40, seed)
+    groups = np.repeat(np.arange(10), 4)
+    is_val = group_split(counts, groups, 0.4, seed)
+    np.testing.assert_array_equal(group_split(counts, groups, 0.4, seed), is_val)
+    by_group = is_val.reshape(10, 4)
+    assert (by_group.all(axis=1) | ~by_group.any(axis=1)).all()
+    assert abs(int(is_val.sum()) - 16) <= 2
+    group_counts = counts.reshape(10, 4, -1).sum(axis=1)
+    group_images = (counts > 0).reshape(10, 4, -1).sum(axis=1)
+    assert both_sides_hold_every_splittable_class(group_images > 0, by_group[:, 0])
+    sizes = np.full(10, 4)
+    features = np.concatenate(
+        [balance_features(group_images, group_counts), np.full((10, 1), 0.1)], axis=1
+    )
+    assert improving_steps(features, group_images > 0, sizes, by_group[:, 0], 2, 16) == []
 
 
 def test_sequence_of_takes_the_id_before_the_frame_number() -> None:
