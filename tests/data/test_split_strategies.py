@@ -37,6 +37,7 @@ from drone_seg.data.splitting.split_report import (
 )
 from drone_seg.data.splitting.stratify import (
     balance_features,
+    best_step,
     choose_subset,
     class_targets,
     group_split,
@@ -268,6 +269,24 @@ def test_local_search_swaps_then_moves_within_the_size_tolerance() -> None:
     moved = local_search(features, no_classes, sizes, start, tolerance=1, target=1)
     np.testing.assert_array_equal(moved, [False, True, False, True])
     np.testing.assert_array_equal(start, [True, False, False, False])  # the input is kept
+
+
+def test_best_step_moves_a_unit_out_of_or_into_val_when_the_tolerance_allows() -> None:
+    """Four equal units, val should hold half of a size column: from three in val the best step
+    moves one out, from one it moves one in (the first such unit, or the first that is not a
+    class's last holder on its side); when no move keeps val's size at its target, none."""
+    features = np.full((4, 1), 0.25)
+    sizes = np.ones(4, dtype=np.int64)
+    no_classes = np.zeros((4, 0), bool)
+    three, one = np.array([True, True, True, False]), np.array([True, False, False, False])
+    assert best_step(features, no_classes, sizes, three, 0.5, 1, 2) == (0,)
+    assert best_step(features, no_classes, sizes, one, 0.5, 1, 2) == (1,)
+    assert best_step(features, no_classes, sizes, three, 0.5, 0, 3) is None
+    assert best_step(features, no_classes, sizes, one, 0.5, 0, 1) is None
+    last = np.array([[True, False], [False, False], [False, True], [False, True]])
+    assert best_step(features, last, sizes, three, 0.5, 1, 2) == (1,)  # 0: last val holder
+    only_train = np.array([[True], [True], [False], [False]])
+    assert best_step(features, only_train, sizes, one, 0.5, 1, 2) == (2,)  # 1: last train holder
 
 
 def test_local_search_never_takes_a_splittable_classs_last_unit_from_a_side() -> None:
