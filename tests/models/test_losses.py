@@ -91,7 +91,7 @@ ALL_LOSSES = {
 # ---------------------------------------------------------------- focal
 
 
-@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.5])
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.5])
 @pytest.mark.parametrize("alpha", [None, [0.25, 1.0, 3.0, 0.5]])
 def test_focal_matches_reference(gamma: float, alpha: list[float] | None) -> None:
     logits, target = make_inputs(seed=1)
@@ -384,3 +384,11 @@ def test_a_class_on_a_single_pixel_is_present_in_the_dice_mean() -> None:
         assert loss.item() == pytest.approx(
             reference_dice(logits, target, 0.5, log_loss), rel=1e-10
         )
+
+
+def test_focal_of_a_single_labelled_pixel_is_that_pixels_loss() -> None:
+    logits, target = make_inputs(seed=16)
+    target.fill_(IGNORE_INDEX)
+    target[1, 2, 3] = 2
+    expected = -F.log_softmax(logits[1, :, 2, 3], dim=0)[2]
+    torch.testing.assert_close(FocalLoss(gamma=0.0)(logits, target), expected)
