@@ -79,19 +79,26 @@ def test_without_a_rare_pixel_it_is_the_usual_random_crop() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ours", "theirs"),
+    ("make_ours", "make_theirs"),
     [
-        (ClassAwareRandomResizedCrop(**CROP, rare_classes=["boat"]), A.RandomResizedCrop(**CROP)),
         (
-            ClassAwareRandomCrop(
+            lambda: ClassAwareRandomResizedCrop(**CROP, rare_classes=["boat"]),
+            lambda: A.RandomResizedCrop(**CROP),
+        ),
+        (
+            lambda: ClassAwareRandomCrop(
                 120, 120, pad_if_needed=True, fill_mask=255, rare_classes=["boat"]
             ),
-            A.RandomCrop(120, 120, pad_if_needed=True, fill_mask=255),
+            lambda: A.RandomCrop(120, 120, pad_if_needed=True, fill_mask=255),
         ),
     ],
+    ids=["resized_crop", "padded_crop"],
 )
-def test_p0_is_byte_identical_to_the_albumentations_crop(ours, theirs) -> None:
+def test_p0_is_byte_identical_to_the_albumentations_crop(make_ours, make_theirs) -> None:
+    """Without `rare_p` (its default, 0) the crops are albumentations' own, byte for byte. Built in
+    the test, not at collection, so that mutation testing sees the test reach the constructor."""
     image, mask = scene()
+    ours, theirs = make_ours(), make_theirs()
     for mine, plain in zip(outputs(ours, image, mask), outputs(theirs, image, mask), strict=True):
         assert mine["image"].tobytes() == plain["image"].tobytes()
         assert mine["mask"].tobytes() == plain["mask"].tobytes()
@@ -105,6 +112,43 @@ def test_padded_random_crop_holds_the_rare_pixel_in_the_padded_frame() -> None:
     results = outputs(transform, image, mask)
     assert all(holds_boat(r) and r["mask"].shape == (120, 120) for r in results)
     assert all((r["mask"] == 255).sum() == 24 * 120 for r in results)  # padding stays ignored
+
+
+def test_padded_columns_shift_the_rare_pixel_and_widen_the_frame() -> None:
+    """A 64x200 crop of the 96x160 image pads 20 columns on each side: the boat at column 0 sits
+    at column 20 of the padded frame, and every crop holds it."""
+    image, mask = scene(boat_at=(0, 0))
+    transform = ClassAwareRandomCrop(
+        64, 200, pad_if_needed=True, fill_mask=255, rare_p=1.0, rare_classes=["boat"]
+    )
+    for result in outputs(transform, image, mask):
+        assert result["mask"].shape == (64, 200) and (result["mask"] == 255).sum() == 64 * 40
+        np.testing.assert_array_equal(
+            np.nonzero((result["mask"] == BOAT).any(axis=0))[0], range(20, 26)
+        )
+
+
+def test_without_a_mask_or_with_p0_no_number_is_drawn() -> None:
+    """The crop of an image without a mask is the plain crop; with rare_p 0 a pipeline's sequence
+    of outputs from one seed is the one with albumentations' crop (no extra number drawn)."""
+    image, mask = scene()
+    aware = ClassAwareRandomResizedCrop(**CROP, rare_p=1.0, rare_classes=["boat"])
+    plain = A.RandomResizedCrop(**CROP)
+    for seed in range(5):
+        aware.set_random_seed(seed)
+        plain.set_random_seed(seed)
+        np.testing.assert_array_equal(aware(image=image)["image"], plain(image=image)["image"])
+    flips = [A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)]
+    off = A.Compose(
+        [ClassAwareRandomResizedCrop(**CROP, rare_p=0.0, rare_classes=["boat"]), *flips]
+    )
+    ref = A.Compose([A.RandomResizedCrop(**CROP), *flips])
+    off.set_random_seed(0)
+    ref.set_random_seed(0)
+    for _ in range(20):
+        np.testing.assert_array_equal(
+            off(image=image, mask=mask)["mask"], ref(image=image, mask=mask)["mask"]
+        )
 
 
 def test_half_probability_moves_about_half_the_crops() -> None:

@@ -193,10 +193,21 @@ def test_defaults_and_the_donor_count_in_the_log(caplog) -> None:
     assert tool is not None
     assert (tool.p, tool.placement, tool.connected) == (1.0, "same", False)
     assert [list(h) for h in tool.holders] == [[1, 2], [3]]
-    assert "Copy-paste donors (training images holding each class): boat 2, animal 1" in caplog.text
-    assert "nothing is pasted" not in caplog.text
+    donors_line = "Copy-paste donors (training images holding each class): boat 2, animal 1"
+    assert [record.getMessage() for record in caplog.records] == [donors_line]
+    caplog.clear()
     copy_paste(samples, classes=["drone"])
-    assert "No training image holds an augment.copy_paste class: nothing is pasted" in caplog.text
+    assert [record.getMessage() for record in caplog.records] == [
+        "Copy-paste donors (training images holding each class): drone 0",
+        "No training image holds an augment.copy_paste class: nothing is pasted",
+    ]
+
+
+def test_an_image_with_a_single_pixel_of_the_class_is_a_donor() -> None:
+    samples = donors()
+    samples[0][1][0, 0] = ANIMAL
+    tool = copy_paste(samples, classes=["animal"])
+    assert [list(h) for h in tool.holders] == [[0, 3]]
 
 
 def test_paste_cuts_off_what_falls_outside_the_image() -> None:
@@ -217,3 +228,62 @@ def test_paste_cuts_off_what_falls_outside_the_image() -> None:
         assert set(rows) == set(range(6)) and columns.max() - columns.min() == 1
     _, same = paste(image, mask, donor, tall, BOAT, "same", rng)
     np.testing.assert_array_equal(np.nonzero(same == BOAT)[0], np.repeat(np.arange(1, 6), 2))
+
+
+@pytest.mark.parametrize("connected", [False, True])
+def test_a_donor_whose_mask_no_longer_holds_the_class_pastes_nothing(connected: bool) -> None:
+    """The donors come from the start-up pixel counts, not from the masks read: a donor read
+    without the class (counts out of date) leaves the sample as it was, connected regions or not."""
+    samples = donors()
+    tool = copy_paste(samples, connected=connected)
+    stale = [samples[0], image_and_mask(1), image_and_mask(2), samples[3]]  # the boats are gone
+    image, mask = samples[0]
+    for seed in range(5):
+        pasted_image, pasted_mask = tool(0, seed, image, mask, Recorder(stale))
+        np.testing.assert_array_equal(pasted_image, image)
+        np.testing.assert_array_equal(pasted_mask, mask)
+
+
+def test_random_placement_reaches_every_place_where_the_box_fits() -> None:
+    """A 2x2 box in a 6x6 image has 5 x 5 places; random placement draws each of them, the ones
+    touching the bottom and right edges included."""
+    image, mask = np.zeros((6, 6, 3), np.uint8), np.zeros((6, 6), np.uint8)
+    donor = np.full((6, 6, 3), 200, np.uint8)
+    region = np.zeros((6, 6), bool)
+    region[3:5, 1:3] = True
+    places = set()
+    for seed in range(300):
+        _, pasted = paste(image, mask, donor, region, BOAT, "random", np.random.default_rng(seed))
+        rows, columns = np.nonzero(pasted == BOAT)
+        assert rows.size == 4 and np.ptp(rows) == 1 and np.ptp(columns) == 1
+        places.add((int(rows.min()), int(columns.min())))
+    assert places == {(top, left) for top in range(5) for left in range(5)}
+
+
+def test_paste_keeps_what_lies_inside_the_image_down_to_one_row_or_column() -> None:
+    """A donor larger than the image, its region placed where it was: a region straddling the
+    right or bottom edge keeps the part inside (down to one column or row); a region starting at
+    the edge pastes nothing and returns the inputs themselves; a box wider than the image placed
+    at random starts at the left edge."""
+    image, mask = np.zeros((6, 6, 3), np.uint8), np.zeros((6, 6), np.uint8)
+    donor = np.full((10, 10, 3), 200, np.uint8)
+
+    def pasted(rows: slice, columns: slice, placement: str = "same", seed: int = 0) -> set:
+        region = np.zeros((10, 10), bool)
+        region[rows, columns] = True
+        rng = np.random.default_rng(seed)
+        out_image, out_mask = paste(image, mask, donor, region, BOAT, placement, rng)
+        np.testing.assert_array_equal(out_image[..., 0] == 200, out_mask == BOAT)
+        return set(zip(*(np.nonzero(out_mask == BOAT)), strict=True))
+
+    assert pasted(slice(1, 3), slice(4, 8)) == {(1, 4), (1, 5), (2, 4), (2, 5)}
+    assert pasted(slice(1, 3), slice(5, 8)) == {(1, 5), (2, 5)}
+    assert pasted(slice(5, 8), slice(1, 3)) == {(5, 1), (5, 2)}
+    for outside in [(slice(6, 8), slice(1, 3)), (slice(1, 3), slice(6, 8))]:
+        region = np.zeros((10, 10), bool)
+        region[outside] = True
+        out = paste(image, mask, donor, region, BOAT, "same", np.random.default_rng(0))
+        assert out[0] is image and out[1] is mask
+    for seed in range(5):
+        wide = pasted(slice(1, 3), slice(1, 9), "random", seed)
+        assert {column for _, column in wide} == set(range(6))

@@ -76,6 +76,23 @@ def test_every_epoch_shuffles_anew_and_visits_each_image_once(monkeypatch) -> No
     assert len(set(first)) == 10 and not set(first) & {seed for _, seed in sampler}
 
 
+def test_augmentation_seeds_are_a_function_of_seed_epoch_and_position(monkeypatch) -> None:
+    """Two samplers of the same seed give the same (index, augmentation seed) pairs each epoch,
+    and a rank's pair at a position is the single process's pair there: resume and DDP exact."""
+    monkeypatch.setattr("drone_seg.data.samplers._world", lambda: (1, 0))
+
+    def items(epoch: int) -> list[tuple[int, int]]:
+        sampler = SeededTrainSampler(list(range(6)), seed=9)
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
+    single = items(3)
+    assert single == items(3) and single != items(4)
+    for rank in range(2):
+        monkeypatch.setattr("drone_seg.data.samplers._world", lambda rank=rank: (2, rank))
+        assert items(3) == single[rank::2]
+
+
 def test_ranks_share_one_padded_permutation(monkeypatch) -> None:
     """Under DDP every rank takes every world-size-th item of one permutation, padded with its
     first items to a multiple of the world size, and the position's augmentation seed."""

@@ -5,6 +5,7 @@ for `make mutation` to run per mutant)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +35,11 @@ from drone_seg.data.splitting.split_report import (
 )
 from drone_seg.data.splitting.stratify import (
     balance_features,
+    best_step,
     choose_subset,
     class_targets,
     group_split,
+    imbalance,
     local_search,
     pixel_split,
     stratified_split,
@@ -268,6 +271,24 @@ def test_local_search_swaps_then_moves_within_the_size_tolerance() -> None:
     np.testing.assert_array_equal(start, [True, False, False, False])  # the input is kept
 
 
+def test_best_step_moves_a_unit_out_of_or_into_val_when_the_tolerance_allows() -> None:
+    """Four equal units, val should hold half of a size column: from three in val the best step
+    moves one out, from one it moves one in (the first such unit, or the first that is not a
+    class's last holder on its side); when no move keeps val's size at its target, none."""
+    features = np.full((4, 1), 0.25)
+    sizes = np.ones(4, dtype=np.int64)
+    no_classes = np.zeros((4, 0), bool)
+    three, one = np.array([True, True, True, False]), np.array([True, False, False, False])
+    assert best_step(features, no_classes, sizes, three, 0.5, 1, 2) == (0,)
+    assert best_step(features, no_classes, sizes, one, 0.5, 1, 2) == (1,)
+    assert best_step(features, no_classes, sizes, three, 0.5, 0, 3) is None
+    assert best_step(features, no_classes, sizes, one, 0.5, 0, 1) is None
+    last = np.array([[True, False], [False, False], [False, True], [False, True]])
+    assert best_step(features, last, sizes, three, 0.5, 1, 2) == (1,)  # 0: last val holder
+    only_train = np.array([[True], [True], [False], [False]])
+    assert best_step(features, only_train, sizes, one, 0.5, 1, 2) == (2,)  # 1: last train holder
+
+
 def test_local_search_never_takes_a_splittable_classs_last_unit_from_a_side() -> None:
     features = np.array([[0.6], [0.15], [0.15], [0.1]])
     presence = np.array([[True], [False], [True], [False]])  # one class, on units 0 and 2
@@ -312,6 +333,72 @@ def test_group_split_of_unequal_groups_stays_within_half_a_median_group() -> Non
     assert abs(int(is_val.sum()) - round(0.3 * len(groups))) <= 1
 
 
+def sparse_table(units: int, seed: int) -> np.ndarray:
+    """(units, 6) pixel counts: a common class, and five rarer ones often held by a single pixel."""
+    rng = np.random.default_rng(seed)
+    held = rng.random((units, 6)) < [1, 0.5, 0.3, 0.2, 0.2, 0.1]
+    counts = rng.integers(1, 500, (units, 6)) * held
+    single = rng.random((units, 6)) < 0.3
+    counts[single] = np.minimum(counts[single], 1)
+    return counts
+
+
+def improving_steps(features, presence, sizes, is_val, tolerance: int, target: int) -> list:
+    """Every swap of a val and a train unit, or move of one unit, that keeps val's size within
+    `tolerance` of `target` and every splittable class on both sides, and lowers the imbalance."""
+    share = target / sizes.sum()
+    now = imbalance(features, is_val, share)
+    val, train = np.flatnonzero(is_val), np.flatnonzero(~is_val)
+    steps = [(i, j) for i in val for j in train] + [(i,) for i in range(len(sizes))]
+    better = []
+    for step in steps:
+        flipped = is_val.copy()
+        flipped[list(step)] = ~flipped[list(step)]
+        if abs(int(sizes[flipped].sum()) - target) > tolerance:
+            continue
+        if not both_sides_hold_every_splittable_class(presence, flipped):
+            continue
+        if imbalance(features, flipped, share) < now - 1e-12:
+            better.append(step)
+    return better
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pixel_split_is_a_swap_local_minimum_of_the_exact_size(seed: int) -> None:
+    """The pixel split holds exactly round(0.4 x 12) images, every class two images hold on each
+    side, and no swap keeping that lowers the imbalance of class images, pixels and all pixels."""
+    counts = sparse_table(12, seed)
+    presence = counts > 0
+    is_val = pixel_split(counts, 0.4, seed)
+    assert is_val.sum() == 5
+    assert both_sides_hold_every_splittable_class(presence, is_val)
+    features = balance_features(presence, counts)
+    assert improving_steps(features, presence, np.ones(12, int), is_val, 0, 5) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_group_split_is_a_local_minimum_within_half_a_median_group(seed: int) -> None:
+    """Ten groups of four images: val is four groups give or take half a group (two images),
+    holds every class two groups hold on each side, the same for the same seed, and no swap or
+    move of groups within that size lowers the imbalance (class images and pixels per group,
+    all pixels, and group sizes)."""
+    counts = sparse_table(40, seed)
+    groups = np.repeat(np.arange(10), 4)
+    is_val = group_split(counts, groups, 0.4, seed)
+    np.testing.assert_array_equal(group_split(counts, groups, 0.4, seed), is_val)
+    by_group = is_val.reshape(10, 4)
+    assert (by_group.all(axis=1) | ~by_group.any(axis=1)).all()
+    assert abs(int(is_val.sum()) - 16) <= 2
+    group_counts = counts.reshape(10, 4, -1).sum(axis=1)
+    group_images = (counts > 0).reshape(10, 4, -1).sum(axis=1)
+    assert both_sides_hold_every_splittable_class(group_images > 0, by_group[:, 0])
+    sizes = np.full(10, 4)
+    features = np.concatenate(
+        [balance_features(group_images, group_counts), np.full((10, 1), 0.1)], axis=1
+    )
+    assert improving_steps(features, group_images > 0, sizes, by_group[:, 0], 2, 16) == []
+
+
 def test_sequence_of_takes_the_id_before_the_frame_number() -> None:
     assert sequence_of("000123_004") == "000123"
     assert sequence_of("site_a_12") == "site_a"
@@ -334,7 +421,9 @@ def test_each_strategy_is_its_stratification_as_subset_codes(caplog) -> None:
     )
     assert "SEQUENCE_FRAME" not in caplog.text
     stratified_assignment("sequence", [f"img{i}" for i in range(40)], counts, 0.25, 3)
-    assert "No image id has the form SEQUENCE_FRAME" in caplog.text
+    assert [record.getMessage() for record in caplog.records] == [
+        "No image id has the form SEQUENCE_FRAME: each image is its own sequence"
+    ]
     with pytest.raises(ValueError, match=r"^no stratified split 'random'"):
         stratified_assignment("random", ids, counts, 0.25, 3)
 
@@ -417,7 +506,10 @@ def test_pixel_shares_deviation_and_worst_class_on_a_worked_example() -> None:
     subset = np.array([0, 0, 1, -1])  # train pixels [8, 2, 0, 0]; val pixels [3, 3, 0, 2]
     np.testing.assert_allclose(pixel_shares(counts[:2]), [0.8, 0.2, 0.0, 0.0])
     np.testing.assert_array_equal(pixel_shares(np.zeros((2, 3))), [0.0, 0.0, 0.0])
-    deviation = share_deviation(counts, subset)
+    np.testing.assert_array_equal(pixel_shares(np.array([[0, 1, 0]])), [0.0, 1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a class missing from train is a value, not a warning
+        deviation = share_deviation(counts, subset)
     np.testing.assert_allclose(deviation[:2], [0.375 / 0.8 - 1, 0.375 / 0.2 - 1])
     assert np.isnan(deviation[2]) and np.isinf(deviation[3])
     assert worst_class(counts[:3, :2], subset[:3]) == (1, pytest.approx(1.5))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from drone_seg.classes import IGNORE_INDEX, NUM_CLASSES
+from drone_seg.cli import CONFIG_DIR
 from drone_seg.models.losses import FocalDiceLoss, FocalLoss, SoftDiceLoss
 
 from helpers.shipped import shipped
@@ -97,7 +99,7 @@ ALL_LOSSES = {
 # ---------------------------------------------------------------- focal
 
 
-@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.5])
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.5])
 @pytest.mark.parametrize("alpha", [None, [0.25, 1.0, 3.0, 0.5]])
 def test_focal_matches_reference(gamma: float, alpha: list[float] | None) -> None:
     logits, target = make_inputs(seed=1)
@@ -346,3 +348,53 @@ def test_zero_is_a_valid_gamma_smoothing_and_class_weight() -> None:
     assert float(dice) == pytest.approx(reference_dice(logits, target, 0.0, False))
     weighted = FocalLoss(gamma=0.0, alpha=[0.0, 1.0, 1.0, 1.0])(logits, target)
     assert float(weighted) == pytest.approx(reference_focal(logits, target, 0.0, [0, 1, 1, 1]))
+
+
+def test_the_loss_terms_defaults_are_the_reference_preset_s() -> None:
+    """`FocalLoss()` and `SoftDiceLoss()` (building blocks with defaults; `FocalDiceLoss` takes
+    every setting from `conf/loss/focal_dice.yaml`) are the preset's terms: a default changed in
+    one place and not the other fails here."""
+    preset = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / "loss" / "focal_dice.yaml"))
+    assert preset.pop("_target_") == "drone_seg.models.losses.FocalDiceLoss"
+    configured = FocalDiceLoss(**preset)
+    focal, dice = FocalLoss(), SoftDiceLoss()
+    assert (focal.gamma, focal.alpha, focal.ignore_index) == (
+        configured.focal.gamma, configured.focal.alpha, configured.focal.ignore_index,
+    )  # fmt: skip
+    assert (dice.smooth, dice.log_loss, dice.ignore_index) == (
+        configured.dice.smooth, configured.dice.log_loss, configured.dice.ignore_index,
+    )  # fmt: skip
+    logits, target = make_inputs(seed=13)
+    torch.testing.assert_close(focal(logits, target), configured.focal(logits, target))
+    torch.testing.assert_close(dice(logits, target), configured.dice(logits, target))
+
+
+def test_the_ignore_index_reaches_both_terms() -> None:
+    """With `ignore_index=3`, pixels labelled 3 are skipped by the focal and the Dice term alike:
+    the loss is the default loss of the same target with those pixels marked 255."""
+    logits, target = make_inputs(c=5, seed=14)
+    target[target == IGNORE_INDEX] = 3
+    assert (target == 3).any()
+    relabelled = target.masked_fill(target == 3, IGNORE_INDEX)
+    for focal_weight, dice_weight in [(1.0, 0.0), (0.0, 1.0), (0.4, 0.6)]:
+        custom = FocalDiceLoss(focal_weight, dice_weight, ignore_index=3)(logits, target)
+        default = FocalDiceLoss(focal_weight, dice_weight)(logits, relabelled)
+        torch.testing.assert_close(custom, default)
+
+
+def test_a_class_on_a_single_pixel_is_present_in_the_dice_mean() -> None:
+    logits, target = make_inputs(c=4, num_target_classes=3, seed=15)
+    target[0, 0, 0] = 3  # class 3 on one pixel
+    for log_loss in (False, True):
+        loss = SoftDiceLoss(smooth=0.5, log_loss=log_loss)(logits, target)
+        assert loss.item() == pytest.approx(
+            reference_dice(logits, target, 0.5, log_loss), rel=1e-10
+        )
+
+
+def test_focal_of_a_single_labelled_pixel_is_that_pixels_loss() -> None:
+    logits, target = make_inputs(seed=16)
+    target.fill_(IGNORE_INDEX)
+    target[1, 2, 3] = 2
+    expected = -F.log_softmax(logits[1, :, 2, 3], dim=0)[2]
+    torch.testing.assert_close(FocalLoss(gamma=0.0)(logits, target), expected)
