@@ -377,8 +377,9 @@ def test_the_ignore_index_reaches_both_terms() -> None:
     assert (target == 3).any()
     relabelled = target.masked_fill(target == 3, IGNORE_INDEX)
     for focal_weight, dice_weight in [(1.0, 0.0), (0.0, 1.0), (0.4, 0.6)]:
-        custom = FocalDiceLoss(focal_weight, dice_weight, ignore_index=3)(logits, target)
-        default = FocalDiceLoss(focal_weight, dice_weight)(logits, relabelled)
+        weights = {"focal_weight": focal_weight, "dice_weight": dice_weight}
+        custom = focal_dice(**weights, ignore_index=3)(logits, target)
+        default = focal_dice(**weights)(logits, relabelled)
         torch.testing.assert_close(custom, default)
 
 
