@@ -58,8 +58,9 @@ def test_every_third_party_import_is_declared_with_a_lower_bound() -> None:
 
 def test_every_declared_dependency_is_used() -> None:
     # Distributions used without an import of their own: tensorboard is Lightning's logger backend
-    # (conf/logger/tensorboard.yaml), matplotlib draws Lightning's learning-rate finder plot.
-    indirect = {"tensorboard", "matplotlib"}
+    # (conf/logger/tensorboard.yaml), matplotlib draws Lightning's learning-rate finder plot, rich
+    # draws Lightning's RichModelSummary table (callbacks/model_summary.py extends it).
+    indirect = {"tensorboard", "matplotlib", "rich"}
     owners = packages_distributions()
     used = {canonical(d) for module in imported_modules() for d in owners.get(module, [module])}
     runtime = {canonical(re.split(r"[<>=!~\[ ;]", req)[0]) for req in PROJECT["dependencies"]}
