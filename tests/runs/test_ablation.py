@@ -40,10 +40,10 @@ def ablation_config(arm: str) -> DictConfig:
     return train_composed("experiment=ablation", f"ablation={arm}")
 
 
-def test_the_sweep_covers_every_arm_with_three_seeds() -> None:
+def test_the_sweep_covers_every_arm_with_five_seeds() -> None:
     params = ablation_config("recipe").hydra.sweeper.params
     assert sorted(params.ablation.split(",")) == ARMS
-    assert params.seed.split(",") == ["0", "1", "2"]
+    assert params.seed.split(",") == ["0", "1", "2", "3", "4"]
 
 
 def test_each_arm_changes_only_its_own_part_of_the_recipe() -> None:
