@@ -92,6 +92,12 @@ def begin_run() -> None:
     (folder / "overrides.yaml").write_text(OmegaConf.to_yaml(hydra_config.hydra.overrides.task))
 
 
+def _forget_pending() -> None:
+    """A run has ended: the next command run in this process (a test, a notebook) starts afresh."""
+    global _pending
+    _pending = None
+
+
 def _end(pending: PendingRun | None, message: str) -> None:
     """A command ends on an error: in its log if it had begun, else leave no folder it created."""
     if pending is None:
@@ -155,6 +161,8 @@ def command(
             except BaseException:
                 _end(pending, traceback.format_exc().rstrip())
                 raise
+            finally:
+                _forget_pending()
 
         hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=name)(main)
 

@@ -9,16 +9,15 @@ plus a band of tile rows (tile height x image width), not the image area.
 
 from __future__ import annotations
 
-import multiprocessing
 import resource
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
 
 from drone_seg.bench.config import build_module, row_name
+from drone_seg.bench.fresh_process import in_fresh_process
 from drone_seg.bench.results import Row
 from drone_seg.inference.artifacts import LoadedModel
 from drone_seg.inference.predictor import Predictor, Tiling
@@ -38,13 +37,10 @@ def bench_memory(
     overrides: Sequence[str] = (),
 ) -> list[Row]:
     """One row per (height, width), each measured in a new process so that its peak is its own."""
-    spawn = multiprocessing.get_context("spawn")
-    rows = []
-    for height, width in sizes:
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            args = (network, height, width, tile, overlap, batch_size, list(overrides))
-            rows.append(pool.submit(measure, *args).result())
-    return rows
+    return [
+        in_fresh_process(measure, network, height, width, tile, overlap, batch_size, [*overrides])
+        for height, width in sizes
+    ]
 
 
 def measure(

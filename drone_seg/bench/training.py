@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import multiprocessing
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from drone_seg.bench.config import build_module, random_batch, row_name
+from drone_seg.bench.fresh_process import in_fresh_process
 from drone_seg.bench.results import Row
 from drone_seg.bench.timing import peak_memory_mb, reset_peak_memory, throughput
 from drone_seg.models.module import SegmentationModule
@@ -64,7 +63,6 @@ def bench_train(
     """One row per network, each measured in a new process so that its peak memory is its own
     (a process keeps the memory an earlier network freed). On the CPU, first the matmul roofline
     in float32 and bfloat16; the networks' MFU is then their share of the measured peak."""
-    spawn = multiprocessing.get_context("spawn")
     rows: list[Row] = []
     if settings.device.type == "cpu":
         rows = [_roofline_row(dtype, settings) for dtype in ROOFLINE_DTYPES]
@@ -72,8 +70,7 @@ def bench_train(
             peaks = {row["precision"]: row["TFLOP/s"] for row in rows}
             settings = dataclasses.replace(settings, peak_tflops=peaks.get(settings.precision))
     for network in networks:
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            rows.append(pool.submit(measure_network, network, list(overrides), settings).result())
+        rows.append(in_fresh_process(measure_network, network, list(overrides), settings))
     return rows
 
 
