@@ -46,7 +46,14 @@ def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return KERNEL
 
 
-@pytest.mark.parametrize("name", FIGURES)
+# 02_results runs in test_make_notebooks_renders_a_notebook_with_its_figures too.
+FIGURE_PARAMS = [
+    pytest.param(name, marks=[pytest.mark.slow] if name == "02_results.ipynb" else [])
+    for name in FIGURES
+]
+
+
+@pytest.mark.parametrize("name", FIGURE_PARAMS)
 def test_notebook_runs_and_draws_its_figures(
     name: str, kernel_env: str, synthetic_root: Path, notebook_run: Path, monkeypatch
 ) -> None:

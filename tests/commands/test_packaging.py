@@ -10,6 +10,7 @@ import subprocess
 import sys
 from importlib.metadata import packages_distributions
 
+import pytest
 import tomllib
 
 from helpers.cli import REPO
@@ -79,6 +80,7 @@ def test_the_package_list_names_every_package_folder() -> None:
     assert setuptools["package-dir"] == {"drone_seg.conf": "conf"}
 
 
+@pytest.mark.slow  # a pip install of the package (make test-all)
 def test_a_non_editable_install_runs_the_commands_from_any_folder(tmp_path) -> None:
     """The configs ship as package data: an installed copy composes them far from the checkout."""
     target, elsewhere = tmp_path / "site", tmp_path / "elsewhere"

@@ -134,6 +134,7 @@ def test_baseline_recipe_runs_one_step_offline(train_config) -> None:
     assert sequences["train"] and sequences["val"] and not sequences["train"] & sequences["val"]
 
 
+@pytest.mark.slow  # the AeroScapes experiments with smp networks (make test-all)
 @pytest.mark.parametrize(
     ("experiment", "network"),
     [("aeroscapes_deeplabv3plus", "deeplabv3plus"), ("aeroscapes_upernet_convnext", "upernet")],

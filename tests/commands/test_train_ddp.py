@@ -15,6 +15,9 @@ from helpers.config import TINY_TRAIN
 from helpers.quiet import SHOW_WARNINGS, our_warnings
 from helpers.shipped import data_options
 
+# DDP is a trainer preset (trainer=ddp_cpu), not what a run gets by default: make test-all.
+pytestmark = pytest.mark.slow
+
 # 9 val images (val_fraction 0.225 of 40): uneven over 2 ranks.
 NINE_VAL = "data.val_fraction=0.225"
 SPLIT_REPORT = "## Split of "
@@ -88,7 +91,6 @@ def validate(tmp_path: Path, checkpoint: Path, root: Path, devices: int) -> dict
     return json.loads(out.read_text())
 
 
-@pytest.mark.slow  # with workers 0: test_user_defaults proves it with the shipped loaders
 def test_ddp_validation_counts_every_image_once(ddp_run, synthetic_root, tmp_path) -> None:
     checkpoint = ddp_run[0] / "checkpoints" / "best.ckpt"
     single = validate(tmp_path, checkpoint, synthetic_root, devices=1)

@@ -234,6 +234,7 @@ def received(demo: Demo) -> Path:
     return copy.path
 
 
+@pytest.mark.slow  # DDP is a trainer preset, not the default (make test-all)
 def test_validation_under_ddp_scores_every_val_image_once(demo: Demo) -> None:
     """eval with trainer=ddp_cpu (2 processes, the run's 2 loader workers each) on 7 val images:
     padding one image twice, as DistributedSampler does, would change the scores."""

@@ -148,6 +148,7 @@ def test_freeze_backbone_freezes_the_smp_encoder_first_epoch(train_config) -> No
     assert any(k.endswith(".weight") for k in trained)
 
 
+@pytest.mark.slow  # networks beyond the default (make test-all)
 @pytest.mark.parametrize("name", sorted(SMP_ARCHITECTURES))
 def test_trains_offline_and_exports_with_a_passing_parity_check(
     name: str, train_config, tmp_path: Path

@@ -262,6 +262,7 @@ def test_the_small_class_mean_leaves_out_undefined_classes() -> None:
     assert small_class_mean(metrics) == pytest.approx(0.3)
 
 
+@pytest.mark.slow  # a multirun of the ablation experiment (make test-all)
 def test_the_multirun_command_writes_the_ablation_table(
     tmp_path: Path, synthetic_root: Path
 ) -> None:

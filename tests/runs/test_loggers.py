@@ -62,6 +62,7 @@ def test_csv_and_tensorboard_together_get_metrics_hparams_and_pictures(train_con
     assert pictures(run) == PICTURES
 
 
+@pytest.mark.slow  # a logger preset beyond the default TensorBoard (make test-all)
 def test_wandb_offline_run_holds_metrics_config_and_pictures(tmp_path, synthetic_root) -> None:
     run = tmp_path / "run"
     cli_train(run, synthetic_root, "logger=wandb")
@@ -104,6 +105,7 @@ def wandb_records(path: Path) -> dict[str, list]:
     return found
 
 
+@pytest.mark.slow  # a logger preset beyond the default TensorBoard (make test-all)
 def test_mlflow_store_in_the_run_folder_holds_metrics_params_and_pictures(train_config) -> None:
     cfg = train_config("logger=mlflow", *SHORT)
     check_config(cfg, "train")

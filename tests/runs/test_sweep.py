@@ -131,6 +131,7 @@ def test_a_sweep_whose_runs_all_fail_exits_non_zero_after_its_summary(
     assert f"error: all 2 runs failed: see {sweep_dir / 'summary.md'}" in result.stderr
 
 
+@pytest.mark.slow  # hparams_search=optuna; the grid sweep is the default multirun
 def test_optuna_search_reports_the_best_trial(tmp_path, synthetic_root) -> None:
     sweep_dir = tmp_path / "search"
     result = sweep(sweep_dir, synthetic_root, "hparams_search=optuna", "hydra.sweeper.n_trials=3")

@@ -91,6 +91,7 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> LabelProfile:
     return LabelProfile.of_files(samples.ids, samples.mask_paths)
 
 
+@pytest.mark.slow  # renders the default 400-image set (make test-all)
 def test_default_set_has_aeroscapes_image_shares_and_areas(twin: LabelProfile) -> None:
     errors = TwinErrors.of(twin)
     for label, error in (("image share", errors.share), ("mean area", errors.area)):
@@ -99,11 +100,13 @@ def test_default_set_has_aeroscapes_image_shares_and_areas(twin: LabelProfile) -
         assert error.max() <= 0.5, f"{label}: {worst} at abs log2 {error.max():.3f}"
 
 
+@pytest.mark.slow  # renders the default 400-image set (make test-all)
 def test_default_set_has_aeroscapes_thing_boxes(twin: LabelProfile) -> None:
     factors = TwinErrors.of(twin).box[THINGS]
     assert (factors <= 1.5).all(), dict(zip(np.array(CLASS_NAMES)[THINGS], factors, strict=True))
 
 
+@pytest.mark.slow  # renders the default 400-image set (make test-all)
 def test_default_set_has_aeroscapes_flights_and_oblique_share(twin: LabelProfile) -> None:
     assert sum(twin.flight_lengths) == TWIN["num_images"]
     assert set(twin.flight_lengths) - set(FLIGHT_LENGTHS) <= {min(twin.flight_lengths)}
