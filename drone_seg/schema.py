@@ -47,6 +47,28 @@ def _a_file(value: str | None) -> str | None:
 
 File = Annotated[Text | None, AfterValidator(_a_file)]
 
+# The switches a training path of the bench's paths suite joins with `+` (`fp32`: none of them).
+PATH_SWITCHES: tuple[str, ...] = ("channels_last", "bf16", "compile")
+
+
+def check_training_path(value: str) -> str:
+    """`value` if it is `fp32`, or switches of PATH_SWITCHES joined by `+`, each at most once."""
+    switches = value.split("+")
+    known = set(switches) <= set(PATH_SWITCHES) and len(set(switches)) == len(switches)
+    if value != "fp32" and not known:
+        raise ValueError(
+            f"has {value}: a path is fp32 or switches from {', '.join(PATH_SWITCHES)} joined by "
+            "+, each at most once (e.g. channels_last+bf16)"
+        )
+    return value
+
+
+TrainingPath = Annotated[
+    str,
+    Field(min_length=1, description="fp32 or switches joined by +"),
+    AfterValidator(check_training_path),
+]
+
 
 class Schema(BaseModel):
     """Strict, closed: every key known, every value of its YAML type."""
@@ -394,7 +416,7 @@ class Synthesize(Command):
 class Bench(Train):
     """conf/bench.yaml's own keys, on top of the training config the rows are built from."""
 
-    suite: Literal["data", "train", "overhead", "infer", "memory", "all"]
+    suite: Literal["data", "train", "overhead", "infer", "memory", "paths", "all"]
     device: Text
     warmup: NonNegInt
     repeats: PosInt
@@ -423,6 +445,10 @@ class Bench(Train):
     memory_tile: PosInt
     memory_overlap: NonNegInt
     memory_batch_size: PosInt
+    paths_network: Network
+    paths_size: Pair
+    paths_batch_size: PosInt
+    paths_compared: Annotated[list[TrainingPath], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _bench(self) -> Bench:

@@ -1,4 +1,4 @@
-"""Benchmark suites: `python -m drone_seg.bench suite=data|train|overhead|infer|memory|all [...]`.
+"""Benchmark suites: `python -m drone_seg.bench suite=SUITE [...]` (conf/bench.yaml lists them).
 
 Prints one Markdown table per suite and writes all rows, settings and the machine as JSON (`out`,
 by default a new file under logs/bench/). The settings are conf/bench.yaml's keys; every other

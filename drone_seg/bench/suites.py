@@ -15,14 +15,16 @@ from drone_seg.bench.data import SyntheticSize, bench_data
 from drone_seg.bench.infer import bench_infer
 from drone_seg.bench.memory import bench_memory
 from drone_seg.bench.overhead import bench_overhead
+from drone_seg.bench.paths import PathSettings, bench_paths
 from drone_seg.bench.results import Row, results_table, write_json
 from drone_seg.bench.timing import machine
 from drone_seg.bench.training import StepSettings, bench_train
 from drone_seg.inference.artifacts import resolve_device
 from drone_seg.inference.predictor import size_pair
 
-SUITES: tuple[str, ...] = ("data", "train", "overhead", "infer", "memory")
-# suite=all: the throughput suites; the memory suite takes minutes at its default image sizes.
+SUITES: tuple[str, ...] = ("data", "train", "overhead", "infer", "memory", "paths")
+# suite=all: the throughput suites; the memory suite takes minutes at its default image sizes, the
+# paths suite as long to compile its torch.compile paths.
 ALL: tuple[str, ...] = ("data", "train", "overhead", "infer")
 
 
@@ -52,6 +54,12 @@ def run_suite(suite: str, cfg: DictConfig, overrides: list[str], device: torch.d
             overrides, list(cfg.networks), list(cfg.runtimes), cfg.infer_batch_size,
             size_pair(cfg.infer_size), cfg.opset, device=device, **timing,
         )  # fmt: skip
+    if suite == "paths":
+        settings = PathSettings(
+            cfg.paths_network, cfg.paths_batch_size, size_pair(cfg.paths_size), cfg.warmup,
+            cfg.repeats, device, cfg.seed,
+        )  # fmt: skip
+        return bench_paths(overrides, list(cfg.paths_compared), settings)
     sizes = [size_pair(size) for size in cfg.memory_sizes]
     return bench_memory(
         cfg.memory_network, sizes, cfg.memory_tile, cfg.memory_overlap, cfg.memory_batch_size,

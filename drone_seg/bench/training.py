@@ -77,15 +77,11 @@ def bench_train(
 def measure_network(network: str, overrides: list[str], settings: StepSettings) -> Row:
     """The training step of `model=network` on random uint8 batches already on the device."""
     device, batch_size = settings.device, settings.batch_size
-    switches = [
-        f"model.channels_last={settings.channels_last}",
-        f"model.compile={settings.compile_model}",
-        "scheduler=none",
-    ]
+    switches = step_overrides(settings.channels_last, settings.compile_model)
     module = build_module(network, [*overrides, *switches]).to(device)
     batch = random_batch(batch_size, settings.size, device)
     forward_flops = _forward_flops(module, batch["image"]) / batch_size
-    step = _training_step(module, batch, settings.precision, device)
+    step = training_step_runner(module, batch, settings.precision, device)
     reset_peak_memory(device)
     rate = throughput(step, settings.warmup, settings.repeats, device)
     row: Row = {
@@ -105,7 +101,16 @@ def measure_network(network: str, overrides: list[str], settings: StepSettings) 
     return row
 
 
-def _training_step(
+def step_overrides(channels_last: bool, compile_model: bool) -> list[str]:
+    """The train-config overrides of a measured step: its switches, and no schedule (one step)."""
+    return [
+        f"model.channels_last={channels_last}",
+        f"model.compile={compile_model}",
+        "scheduler=none",
+    ]
+
+
+def training_step_runner(
     module: SegmentationModule,
     batch: dict[str, torch.Tensor],
     precision: str,

@@ -31,7 +31,7 @@ MANDATORY_HINTS: dict[str, str] = {
     "ckpt_path": "<run>/checkpoints/best.ckpt",
     "input": "<an image, a video, a folder or a quoted glob>",
     "model.name": "<a network>, or choose a preset with model=<file in conf/model>",
-    "suite": "<data, train, overhead, infer, memory or all>",
+    "suite": "<data, train, overhead, infer, memory, paths or all>",
 }
 TRAIN_GROUPS: dict[str, Any] = {
     "data": s.Data,

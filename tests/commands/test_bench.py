@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from drone_seg.bench import timing
 from drone_seg.bench.config import train_overrides
 from drone_seg.bench.data import crop_last
+from drone_seg.bench.paths import build_path_module, timed_in_turns
 from drone_seg.bench.results import results_table
 from drone_seg.cli import CONFIG_DIR
 from drone_seg.errors import ConfigError
@@ -219,15 +220,67 @@ def test_memory_suite_measures_each_size_in_its_own_process(tmp_path: Path) -> N
         assert abs(row["growth MB"] - growth) <= 1  # each figure rounded on its own
 
 
+def test_paths_suite_times_each_path_in_turns_against_the_first(tmp_path: Path) -> None:
+    """Without compile, which takes a minute: the rows in the order asked, each its own switches."""
+    paths = ["fp32", "channels_last", "bf16", "channels_last+bf16"]
+    document = run_bench(
+        tmp_path, "suite=paths", "paths_size=[32,32]", "paths_batch_size=2",
+        f"paths_compared=[{','.join(paths)}]",
+    )  # fmt: skip
+    rows = document["rows"]
+    assert [row["name"] for row in rows] == paths
+    assert [row["precision"] for row in rows] == ["32", "32", "bf16-mixed", "bf16-mixed"]
+    assert [row["channels_last"] for row in rows] == [False, True, False, True]
+    assert not any(row["compile"] for row in rows)
+    assert rows[0]["x fp32"] == 1.0
+    for row in rows:
+        assert row["x fp32"] == pytest.approx(row["img/s"] / rows[0]["img/s"])
+        # Two rounds: the median step is the mean of the fastest and the slowest; batch 2.
+        assert row["img/s"] == pytest.approx(2 / ((row["min step s"] + row["max step s"]) / 2))
+        assert 0 < row["min step s"] <= row["max step s"] and row["warm-up s"] > 0
+    settings = document["settings"]
+    assert settings["paths_compared"] == paths and settings["paths_size"] == [32, 32]
+
+
+def test_paths_take_turns_going_first() -> None:
+    calls: list[int] = []
+    steps = [lambda index=index: calls.append(index) or 1 for index in range(3)]
+    seconds = timed_in_turns(steps, rounds=3, device=torch.device("cpu"))
+    assert calls == [0, 1, 2, 1, 2, 0, 2, 0, 1]
+    assert [len(times) for times in seconds] == [3, 3, 3]
+
+
+def test_every_path_starts_from_the_same_weights() -> None:
+    network = "lraspp_mobilenet_v3_large"
+    plain, fast = (
+        build_path_module(network, path, [], 3) for path in ("fp32", "channels_last+bf16")
+    )
+    other = build_path_module(network, "fp32", [], 4)
+    convolutions = [
+        next(weight for weight in module.parameters() if weight.dim() == 4)
+        for module in (plain, fast)
+    ]
+    assert [conv.is_contiguous(memory_format=torch.channels_last) for conv in convolutions] == [
+        False, True,
+    ]  # fmt: skip
+    weights = plain.state_dict()
+    assert fast.state_dict().keys() == weights.keys()
+    assert all(torch.equal(value, weights[key]) for key, value in fast.state_dict().items())
+    assert not all(torch.equal(value, weights[key]) for key, value in other.state_dict().items())
+
+
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [
         (["suite=everything"], "error: suite=everything must be one of data, train, overhead, "
-         "infer, memory, all"),
+         "infer, memory, paths, all"),
         (["suite=train", "train_size=[64]"], "error: train_size=[64] must be [height, width], "
          "two integers >= 1"),
         (["suite=infer", "runtimes=[tensorrt]"], "error: runtimes=[tensorrt] must be a non-empty "
          "list of values, each one of eager, torchscript, onnxruntime"),
+        (["suite=paths", "paths_compared=[fp32,fast]"], "error: paths_compared=[fp32,fast] has "
+         "fast: a path is fp32 or switches from channels_last, bf16, compile joined by +, each at "
+         "most once (e.g. channels_last+bf16)"),
         (["suite=train", "model=unet"], "error: model=unet is not read: the bench measures the "
          "configs listed in networks, e.g. networks=[unet]"),
     ],
