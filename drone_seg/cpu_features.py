@@ -1,5 +1,6 @@
 """What this CPU can do fast, read from the kernel's feature flags without importing torch: the
-training precision `trainer=cpu` picks (`${drone_seg.cpu_precision:}`) and the line saying why."""
+training precision `trainer=cpu` picks (`${drone_seg.cpu_precision:}`) and the line saying which
+path a run takes and why."""
 
 from __future__ import annotations
 
@@ -30,12 +31,13 @@ def cpu_precision(flags: frozenset[str] | None = None) -> str:
     return "bf16-mixed" if flags & BF16_FLAGS else "32"
 
 
-def precision_note(precision: str, flags: frozenset[str] | None = None) -> str:
-    """One log line: which numeric path a CPU run takes, and why."""
+def precision_note(precision: str, channels_last: bool, flags: frozenset[str] | None = None) -> str:
+    """One log line: which numeric path and memory layout a CPU run takes, and why."""
     flags = cpu_flags() if flags is None else flags
     found = sorted(flags & BF16_FLAGS)
+    layout = "channels_last" if channels_last else "contiguous (NCHW)"
     if precision == "bf16-mixed":
         reason = f"the CPU has {', '.join(found)}" if found else "set in the config; no native bf16"
-        return f"CPU training path: bf16-mixed autocast ({reason})"
+        return f"CPU training path: bf16-mixed autocast, {layout} layout ({reason})"
     reason = "set in the config" if found else "no avx512_bf16 or amx_bf16 instructions"
-    return f"CPU training path: float32 ({reason})"
+    return f"CPU training path: float32, {layout} layout ({reason})"

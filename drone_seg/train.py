@@ -77,7 +77,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         plugins=[AtomicCheckpointIO()],
     )
     if isinstance(trainer.accelerator, CPUAccelerator) and rank_zero_only.rank == 0:
-        log.info(precision_note(str(cfg.trainer.precision)))
+        log.info(precision_note(str(cfg.trainer.precision), bool(cfg.model.channels_last)))
     datamodule = built("data", cfg.data)
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__, {}))
     datamodule.prepare_data()

@@ -36,13 +36,15 @@ def test_bf16_is_chosen_only_with_native_bfloat16_instructions(tmp_path: Path) -
 
 def test_the_log_line_names_the_path_and_why() -> None:
     native = frozenset({"avx512_bf16"})
-    assert precision_note("bf16-mixed", native) == (
-        "CPU training path: bf16-mixed autocast (the CPU has avx512_bf16)"
+    assert precision_note("bf16-mixed", False, native) == (
+        "CPU training path: bf16-mixed autocast, contiguous (NCHW) layout (the CPU has avx512_bf16)"
     )
-    assert precision_note("32", frozenset()) == (
-        "CPU training path: float32 (no avx512_bf16 or amx_bf16 instructions)"
+    assert precision_note("32", True, frozenset()) == (
+        "CPU training path: float32, channels_last layout (no avx512_bf16 or amx_bf16 instructions)"
     )
-    assert precision_note("32", native) == "CPU training path: float32 (set in the config)"
+    assert precision_note("32", False, native) == (
+        "CPU training path: float32, contiguous (NCHW) layout (set in the config)"
+    )
 
 
 def test_the_resolver_gives_this_machines_choice() -> None:

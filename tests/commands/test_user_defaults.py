@@ -24,6 +24,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from drone_seg.classes import CLASS_NAMES
+from drone_seg.cpu_features import precision_note
 from drone_seg.errors import ConfigError, DataError, DroneSegError
 from drone_seg.eval import evaluate
 from drone_seg.export import export
@@ -164,10 +165,12 @@ def test_the_one_cycle_schedule_spans_exactly_the_runs_optimizer_steps(demo: Dem
 
 
 def test_the_train_log_holds_the_outcome_and_one_orientation_warning(demo: Demo) -> None:
-    """Loader workers read the tagged image too: the warning still comes once, from the scan."""
+    """Loader workers read the tagged image too: the warning still comes once, from the scan. The
+    log names the CPU path the demo takes (float32, channels_last)."""
     log = (demo.run.path / "train.log").read_text()
     assert "| person |" in log and "mean (12 classes)" in log and "Best validation epoch" in log
     assert log.rstrip().endswith(f"Run directory: {demo.run.path}")
+    assert precision_note("32", channels_last=True) in log  # the demo's CPU path, and why
     assert demo.result is not None
     for text in (log, demo.result.stdout + demo.result.stderr):
         warnings = [line for line in text.splitlines() if "EXIF orientation tag" in line]
