@@ -16,10 +16,18 @@ setup: $(STAMP)
 # The package alone: all that `make demo` runs.
 setup-base: $(BASE_STAMP)
 
+# What the tests' interpreters import, byte-compiled once at setup (19 s): where
+# PYTHONDONTWRITEBYTECODE is set, as on this project's machines, each new interpreter would
+# otherwise compile torch and Lightning from source again (importing them: 15 s, not 6 s).
+TEST_IMPORTS := torch, torchvision, lightning, torchmetrics, albumentations, cv2, hydra, omegaconf, \
+	tensorboard, torch.utils.tensorboard, scipy.stats, segmentation_models_pytorch, timm, \
+	pydantic, matplotlib.pyplot, onnx, onnxruntime
+
 # Each re-installs only when pyproject.toml changes; the venv is created once.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) -e ".[dev]"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -c "import $(TEST_IMPORTS)"
 	touch $(STAMP) $(BASE_STAMP)
 
 $(BASE_STAMP): pyproject.toml

@@ -86,6 +86,9 @@ def in_process(
     (environment, folder, threads, warning and logging set-up, Hydra) restored after it."""
     stdout, stderr = io.StringIO(), io.StringIO()
     status: int = 0
+    # A new interpreter has not imported the module it runs (runpy warns when it has: a test
+    # module that imports it, or an earlier command that did).
+    imported = sys.modules.pop(module, None)
     with as_a_fresh_command([module, *arguments], cwd, env, stdout, stderr):
         try:
             runpy.run_module(module, run_name="__main__", alter_sys=True)  # what -m does
@@ -94,6 +97,9 @@ def in_process(
         except BaseException:  # the interpreter prints an uncaught exception and exits 1
             traceback.print_exc(file=stderr)
             status = 1
+        finally:
+            if imported is not None:
+                sys.modules[module] = imported
     argv = [sys.executable, "-m", module, *arguments]
     return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
 
