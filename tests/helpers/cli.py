@@ -25,6 +25,12 @@ REPO = Path(__file__).resolve().parents[2]
 # One CPU thread per run: tiny runs gain nothing from more, and on a busy machine idle-spinning
 # OpenMP threads make them several times slower.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+# CPython before 3.12 can deadlock a forked child on the interpreter's thread-state lock
+# (python/cpython#112275, fixed in 3.12): seen here as a DDP rank's DataLoader worker stuck in
+# PyOS_AfterFork_Child while the rank's gloo threads ran. A DDP run gets HUNG_DDP_RUN_S (ten times
+# its usual time on a busy machine), then one more try.
+FORK_DEADLOCK = sys.version_info < (3, 12)
+HUNG_DDP_RUN_S = 240
 
 
 def command(module: str, *overrides: str) -> list[str]:
@@ -36,18 +42,38 @@ def run_python(
     *arguments: str, cwd: Path = REPO, env: dict[str, str] | None = None, expect_ok: bool = True
 ) -> subprocess.CompletedProcess:
     """Run `python <arguments>` to its end (one thread, `env` if given); with `expect_ok`, fail
-    the test (with stderr) unless it exits 0."""
-    result = subprocess.run(
-        [sys.executable, *arguments],
-        cwd=cwd,
-        env=ONE_THREAD if env is None else env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    the test (with stderr) unless it exits 0. A DDP run that hangs on Python < 3.12 is killed and
+    run once more (see `FORK_DEADLOCK`)."""
+    argv = [sys.executable, *arguments]
+    retry = FORK_DEADLOCK and any("ddp" in argument for argument in arguments)
+    timeout = HUNG_DDP_RUN_S if retry else 600
+    result = run_to_end(argv, cwd, ONE_THREAD if env is None else env, timeout)
+    if result is None and retry:
+        message = f"killed after {timeout} s, hung (python/cpython#112275), run again: {argv}"
+        warnings.warn(message, stacklevel=2)
+        result = run_to_end(argv, cwd, ONE_THREAD if env is None else env, timeout)
+    assert result is not None, f"did not end in {timeout} s: {argv}"
     if expect_ok:
         assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def run_to_end(
+    argv: list[str], cwd: Path, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess | None:
+    """`argv` run to its end, or None if it had not ended after `timeout` s (then its whole
+    process group, DDP ranks and loader workers too, is killed)."""
+    process = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return None
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
 
 
 def run_command(
