@@ -224,19 +224,24 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 def kill_after_first_checkpoint(overrides: list[str], last: Path) -> int:
     """Start `python -m drone_seg.train <overrides>` in its own process group and SIGKILL the
     whole group (every DDP rank and loader worker) as soon as its first `last` checkpoint exists;
-    return that checkpoint's epoch."""
-    process = subprocess.Popen(
-        command("drone_seg.train", *overrides),
-        env=ONE_THREAD,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 300
-    while not last.exists():
-        assert process.poll() is None, "training ended before its first checkpoint"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    return that checkpoint's epoch. A DDP run hung before it is started once more, as in
+    `run_python`."""
+    retry = FORK_DEADLOCK and any("ddp" in override for override in overrides)
+    for _ in range(2 if retry else 1):
+        process = subprocess.Popen(
+            command("drone_seg.train", *overrides),
+            env=ONE_THREAD,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + (HUNG_DDP_RUN_S if retry else 300)
+        while not last.exists() and time.monotonic() < deadline:
+            assert process.poll() is None, "training ended before its first checkpoint"
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        if last.exists():
+            break
+    assert last.exists(), f"no checkpoint {last} before the deadline"
     return torch.load(last, weights_only=True)["epoch"]
