@@ -3,18 +3,22 @@ leaves a hung run behind."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 from helpers.cli import run_command, run_to_end
 
 SLEEPER = """
 import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+sleep = [sys.executable, "-c", "import time; time.sleep(600)"]
+child = subprocess.Popen(sleep, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 open(sys.argv[1], "w").write(str(child.pid))
-time.sleep(60)
+time.sleep(600)
 """
 
 
@@ -30,7 +34,14 @@ def test_a_run_past_its_timeout_is_killed_with_its_children(tmp_path: Path) -> N
     argv = [sys.executable, "-c", SLEEPER, str(pid_file)]
     assert run_to_end(argv, tmp_path, dict(os.environ), timeout=3) is None
     child = int(pid_file.read_text())
-    assert not Path(f"/proc/{child}").exists() or "Z" in status_of(child)
+    try:
+        deadline = time.monotonic() + 10  # SIGKILL is delivered, not awaited: it dies soon after
+        while status_of(child) not in ("gone", "Z") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert status_of(child) in ("gone", "Z")  # a grandchild left alive sleeps for 600 s
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_a_run_that_ends_gives_its_status_and_output(tmp_path: Path) -> None:
@@ -41,5 +52,8 @@ def test_a_run_that_ends_gives_its_status_and_output(tmp_path: Path) -> None:
 
 
 def status_of(pid: int) -> str:
-    """The state letter of process `pid` (Z: a zombie, dead and waiting for its parent)."""
-    return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
+    """The state letter of process `pid` (Z: a zombie, dead and waiting to be reaped), or "gone"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
+    except FileNotFoundError:
+        return "gone"

@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 # CPython before 3.12 can deadlock a forked child on the interpreter's thread-state lock
 # (python/cpython#112275, fixed in 3.12): seen here as a DDP rank's DataLoader worker stuck in
-# PyOS_AfterFork_Child while the rank's gloo threads ran. A DDP run gets HUNG_DDP_RUN_S (ten times
-# its usual time on a busy machine), then one more try.
+# PyOS_AfterFork_Child while the rank's gloo threads ran. A DDP run gets HUNG_DDP_RUN_S (about ten
+# times the 20-25 s the tests' DDP runs take here), then one more try.
 FORK_DEADLOCK = sys.version_info < (3, 12)
 HUNG_DDP_RUN_S = 240
 
@@ -44,14 +44,14 @@ def run_python(
     """Run `python <arguments>` to its end (one thread, `env` if given); with `expect_ok`, fail
     the test (with stderr) unless it exits 0. A DDP run that hangs on Python < 3.12 is killed and
     run once more (see `FORK_DEADLOCK`)."""
-    argv = [sys.executable, *arguments]
+    argv, env = [sys.executable, *arguments], ONE_THREAD if env is None else env
     retry = FORK_DEADLOCK and any("ddp" in argument for argument in arguments)
     timeout = HUNG_DDP_RUN_S if retry else 600
-    result = run_to_end(argv, cwd, ONE_THREAD if env is None else env, timeout)
+    result = run_to_end(argv, cwd, env, timeout)
     if result is None and retry:
         message = f"killed after {timeout} s, hung (python/cpython#112275), run again: {argv}"
         warnings.warn(message, stacklevel=2)
-        result = run_to_end(argv, cwd, ONE_THREAD if env is None else env, timeout)
+        result = run_to_end(argv, cwd, env, timeout)
     assert result is not None, f"did not end in {timeout} s: {argv}"
     if expect_ok:
         assert result.returncode == 0, result.stderr[-3000:]
