@@ -16,8 +16,12 @@ import warnings
 from collections.abc import Iterator
 from typing import TextIO
 
-# Lightning logs through these two loggers with handlers of its own, not through the root logger.
-LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
+# Lightning's package logger prints its records to the console with a handler of its own. Its two
+# subpackages' loggers print with their own handlers and stop there when Lightning is imported
+# before logging is set up, and pass their records on to the package's logger when it is imported
+# after (as the commands do, to answer --help and config errors before importing it).
+LIGHTNING = "lightning"
+LIGHTNING_LOGGERS = (LIGHTNING, "lightning.pytorch", "lightning.fabric")
 # Terminal colour codes (rich tables on a terminal): shown on the console, left out of the file.
 ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -65,14 +69,20 @@ def run_logs() -> Iterator[RunLog]:
 
 
 def capture_console() -> None:
-    """Send Lightning's log records and Python's warnings to the run logs too (the console shows
-    them as before): Lightning's loggers do not propagate to the root logger. Each job of a
-    multirun calls it again, for its own log."""
+    """Send Lightning's log records and Python's warnings to the run logs too, each once (the
+    console shows them as before, once): Lightning's records stop at its own loggers, whichever
+    was imported first, Lightning or the logging set-up. Each job of a multirun calls it again,
+    for its own log."""
     handlers = list(run_logs())
+    # Lightning's console handler shows its records; the root logger's would show them again.
+    logging.getLogger(LIGHTNING).propagate = False
     for name in LIGHTNING_LOGGERS:
         logger = logging.getLogger(name)
-        for stale in [h for h in logger.handlers if isinstance(h, RunLog) and h not in handlers]:
+        ours = [h for h in logger.handlers if isinstance(h, RunLog)]
+        for stale in [h for h in ours if h not in handlers or logger.propagate]:
             logger.removeHandler(stale)
+        if logger.propagate:  # its records reach the package's logger, and its run logs
+            continue
         for handler in handlers:
             if handler not in logger.handlers:
                 logger.addHandler(handler)

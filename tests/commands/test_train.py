@@ -165,6 +165,15 @@ def test_the_train_log_holds_what_the_console_showed(demo_run: Path) -> None:
     assert "Best validation epoch" in log and log.rstrip().endswith(f"Run directory: {demo_run}")
 
 
+def test_lightning_s_lines_are_shown_once_and_logged_once(shared_run: RunDir) -> None:
+    """The command imports Lightning after Hydra has set up logging (a new interpreter, as a user
+    runs it): each of Lightning's records still reaches the console once and the log once."""
+    console = "".join(printed(shared_run))
+    log = (shared_run.path / "train.log").read_text()
+    for line in ("GPU available: False", f"`max_epochs={SHARED_EPOCHS}` reached"):
+        assert console.count(line) == 1 and log.count(line) == 1, line
+
+
 def files_of(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
