@@ -103,7 +103,8 @@ def check_config(cfg: DictConfig, command: str) -> None:
         _check_targets("augment.train", groups["augment"]["train"])
         _check_targets("augment.val", groups["augment"]["val"])
     if "scheduler" in checks.groups:
-        _check_run_length(groups["trainer"], bool(groups["scheduler"]))
+        validates_last = bool((groups.get("callbacks") or {}).get("validate_last_epoch"))
+        _check_run_length(groups["trainer"], bool(groups["scheduler"]), validates_last)
     if "data" in checks.groups and command != "eval":  # eval reads data.root from its checkpoint
         _check_ids_file(groups["data"])
     if unresolved := _first_unresolved([values, groups]):
@@ -157,8 +158,9 @@ def _check_targets(key: str, node: Any, named: bool = False) -> None:
         _check_targets(f"{key}.{name}", item)
 
 
-def _check_run_length(trainer: dict[str, Any], scheduled: bool) -> None:
-    """A planned schedule needs an end, and a run validating every N epochs must last N."""
+def _check_run_length(trainer: dict[str, Any], scheduled: bool, validates_last: bool) -> None:
+    """A planned schedule needs an end, and a run validating every N epochs must last N unless
+    its last epoch is validated anyway (callbacks.validate_last_epoch)."""
     epochs, steps = trainer.get("max_epochs"), trainer.get("max_steps", -1)
     if scheduled and epochs == -1 and steps == -1:
         raise ConfigError(
@@ -167,13 +169,14 @@ def _check_run_length(trainer: dict[str, Any], scheduled: bool) -> None:
             "scheduler=none"
         )
     every = trainer.get("check_val_every_n_epoch")
-    if trainer.get("limit_val_batches") == 0 or not isinstance(every, int):
+    if validates_last or trainer.get("limit_val_batches") == 0 or not isinstance(every, int):
         return
     if isinstance(epochs, int) and 0 < epochs < every:
         raise ConfigError(
             f"trainer.check_val_every_n_epoch={every} with trainer.max_epochs={epochs}: the run "
             "would never validate (no val/dice, best.ckpt or metrics.json); set "
-            f"trainer.check_val_every_n_epoch={epochs} or more epochs"
+            f"trainer.check_val_every_n_epoch={epochs} or more epochs, or keep "
+            "callbacks.validate_last_epoch"
         )
 
 

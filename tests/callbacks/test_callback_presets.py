@@ -21,7 +21,13 @@ from drone_seg.train import train
 from helpers.shipped import shipped
 
 SHORT = ("trainer.limit_train_batches=2", "trainer.limit_val_batches=2")
-ESSENTIAL = ["best_checkpoint", "last_checkpoint", "best_metrics", "model_summary"]
+ESSENTIAL = [
+    "best_checkpoint",
+    "last_checkpoint",
+    "best_metrics",
+    "model_summary",
+    "validate_last_epoch",
+]
 DEFAULT_EXTRAS = ["lr_monitor", "images", "freeze_backbone"]
 
 
@@ -61,6 +67,7 @@ def test_early_stopping_ends_the_run_once_val_dice_stops_improving_and_says_why(
         "trainer.max_epochs=5",
         "trainer.limit_train_batches=4",  # 1-cycle needs 11+ steps planned (5 x 2 divide by 0)
         "trainer.limit_val_batches=2",
+        "trainer.check_val_every_n_epoch=1",  # patience counts validations: one each epoch
     )
     caplog.set_level(logging.INFO, logger="drone_seg")
     train(cfg)

@@ -455,19 +455,25 @@ def test_an_endless_run_cannot_plan_its_schedule() -> None:
 
 
 def test_a_run_too_short_to_validate_is_refused() -> None:
-    message = config_error("train", "trainer.max_epochs=1", "trainer.check_val_every_n_epoch=2")
+    """Refused only without callbacks.validate_last_epoch, which validates the last epoch."""
+    short = ("trainer.max_epochs=1", "trainer.check_val_every_n_epoch=2")
+    message = config_error("train", *short, "callbacks.validate_last_epoch=null")
     assert message.startswith("trainer.check_val_every_n_epoch=2 with trainer.max_epochs=1: the")
-    assert "set trainer.check_val_every_n_epoch=1 or more epochs" in message
-    check_config(
-        composed("train", "trainer.max_epochs=2", "trainer.check_val_every_n_epoch=2"), "train"
-    )
+    assert message.endswith("=1 or more epochs, or keep callbacks.validate_last_epoch")
+    check_config(composed("train", *short), "train")
     check_config(
         composed(
-            "train", "trainer.max_epochs=1", "trainer.check_val_every_n_epoch=2",
-            "trainer.limit_val_batches=0",
+            "train", "trainer.max_epochs=2", "trainer.check_val_every_n_epoch=2",
+            "callbacks.validate_last_epoch=null",
         ),
         "train",
     )  # fmt: skip
+    check_config(
+        composed(
+            "train", *short, "trainer.limit_val_batches=0", "callbacks.validate_last_epoch=null"
+        ),
+        "train",
+    )
 
 
 def test_an_unknown_command_is_a_programming_error() -> None:
