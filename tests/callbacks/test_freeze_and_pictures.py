@@ -33,8 +33,10 @@ def test_backbone_frozen_first_epoch_then_trained(train_config) -> None:
 
 def test_confusion_matrix_and_predictions_are_png_files_and_reach_tensorboard(train_config) -> None:
     cfg = train_config(
-        "callbacks.images.every_n_epochs=2", "trainer.max_epochs=3", "trainer.limit_train_batches=2"
-    )
+        "callbacks.images.every_n_epochs=2", "trainer.max_epochs=3",
+        "trainer.limit_train_batches=2",
+        "trainer.check_val_every_n_epoch=1",  # pictures count validated epochs: one each epoch
+    )  # fmt: skip
     train(cfg)
     run = Path(cfg.paths.output_dir)
     events = EventAccumulator(str(run / "tensorboard")).Reload()
