@@ -15,6 +15,15 @@ from helpers.snapshots import SNAPSHOT_CALLBACK, SNAPSHOTS, changed
 PICTURES = ("confusion", "predictions")
 
 
+def test_the_demo_draws_pictures_at_validated_epochs_before_the_last(train_config) -> None:
+    """Pictures are drawn at validation: the demo's picture epochs are ones it validates."""
+    cfg = train_config()
+    epochs, last = range(1, cfg.trainer.max_epochs + 1), cfg.trainer.max_epochs
+    validated = {e for e in epochs if e % cfg.trainer.check_val_every_n_epoch == 0} | {last}
+    drawn = {e for e in epochs if e % cfg.callbacks.images.every_n_epochs == 0} | {last}
+    assert cfg.trainer.check_val_every_n_epoch > 1 and drawn <= validated and len(drawn) >= 3
+
+
 def test_backbone_frozen_first_epoch_then_trained(train_config) -> None:
     cfg = train_config(
         "callbacks.freeze_backbone.epochs=1",
